@@ -1,0 +1,96 @@
+import type { TSchema } from '@sinclair/typebox';
+import type { TypeCheck } from '@sinclair/typebox/compiler';
+import { DecodeError, SchemaViolationError } from './errors.js';
+import { pack, unpack } from './msgpack.js';
+import type { MessageEntry, MethodEntry, MessageName, MessageOf, MethodName, Registry, RequestOf, ResponseOf } from './registry.js';
+
+/** Options of a {@link Codec}. */
+export interface CodecOptions {
+  /**
+   * Check outbound values against their schema before encoding (default true). The static
+   * types already catch most mistakes at compile time; this catches the rest (string lengths,
+   * integer ranges, values from `any`) at the sender, where the stack trace points at the bug.
+   */
+  readonly validateOutbound?: boolean;
+}
+
+/**
+ * Turns typed values into payload bytes and back, for one registry. Every decoded payload
+ * is checked by the compiled TypeBox checker of its type before anyone sees it.
+ */
+export class Codec<Reg extends Registry = Registry> {
+  readonly registry: Reg;
+  readonly validateOutbound: boolean;
+
+  constructor(registry: Reg, options: CodecOptions = {}) {
+    this.registry = registry;
+    this.validateOutbound = options.validateOutbound ?? true;
+  }
+
+  /** Encodes message `name`. @throws SchemaViolationError (outbound) if the value breaks the schema. */
+  encodeMessage<K extends MessageName<Reg>>(name: K, value: MessageOf<Reg, K>): Buffer {
+    const entry = this.registry.message(name);
+    return this.encodeWith(entry.check, entry.name, value);
+  }
+
+  /** Encodes the request of method `name`. */
+  encodeRequest<K extends MethodName<Reg>>(name: K, value: RequestOf<Reg, K>): Buffer {
+    const entry = this.registry.method(name);
+    return this.encodeWith(entry.checkRequest, `${entry.name} request`, value);
+  }
+
+  /** Encodes the response of method `name`. */
+  encodeResponse<K extends MethodName<Reg>>(name: K, value: ResponseOf<Reg, K>): Buffer {
+    const entry = this.registry.method(name);
+    return this.encodeWith(entry.checkResponse, `${entry.name} response`, value);
+  }
+
+  /** Encodes a value for an entry already looked up (the engine's hot path). */
+  encodeEntry(entry: MessageEntry, value: unknown): Buffer {
+    return this.encodeWith(entry.check, entry.name, value);
+  }
+
+  /** Encodes a request or response for a method entry already looked up. */
+  encodeMethod(entry: MethodEntry, part: 'request' | 'response', value: unknown): Buffer {
+    return part === 'request'
+      ? this.encodeWith(entry.checkRequest, `${entry.name} request`, value)
+      : this.encodeWith(entry.checkResponse, `${entry.name} response`, value);
+  }
+
+  /**
+   * Decodes and validates a message payload.
+   * @throws DecodeError when the bytes are not one MessagePack value; SchemaViolationError (inbound).
+   */
+  decodeMessage(entry: MessageEntry, payload: Uint8Array): unknown {
+    return decodeWith(entry.check, entry.name, payload);
+  }
+
+  /** Decodes and validates a request or response payload of a method. */
+  decodeMethod(entry: MethodEntry, part: 'request' | 'response', payload: Uint8Array): unknown {
+    return part === 'request'
+      ? decodeWith(entry.checkRequest, `${entry.name} request`, payload)
+      : decodeWith(entry.checkResponse, `${entry.name} response`, payload);
+  }
+
+  private encodeWith(check: TypeCheck<TSchema>, typeName: string, value: unknown): Buffer {
+    if (this.validateOutbound && !check.Check(value)) throw violation(check, typeName, value, 'outbound');
+    return pack(value);
+  }
+}
+
+/** Decodes `payload` and checks it with `check`; the typed errors name `typeName`. */
+export function decodeWith(check: TypeCheck<TSchema>, typeName: string, payload: Uint8Array): unknown {
+  let value: unknown;
+  try {
+    value = unpack(payload);
+  } catch (err) {
+    throw new DecodeError(typeName, `not one well-formed MessagePack value (${(err as Error).message})`, { cause: err });
+  }
+  if (!check.Check(value)) throw violation(check, typeName, value, 'inbound');
+  return value;
+}
+
+function violation(check: TypeCheck<TSchema>, typeName: string, value: unknown, direction: 'inbound' | 'outbound'): SchemaViolationError {
+  const first = check.Errors(value).First();
+  return new SchemaViolationError(typeName, first?.path ?? '', first?.message ?? 'value does not match', direction);
+}

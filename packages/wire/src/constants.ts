@@ -1,0 +1,80 @@
+/**
+ * Protocol constants of vsock-rpc. PROTOCOL.md at the repository root is the normative
+ * description; every number here appears there.
+ */
+
+/** Version carried in HELLO. Peers with different versions refuse each other. */
+export const PROTOCOL_VERSION = 1;
+
+/** Bytes in a frame header: u32 length, u16 type, u8 kind, u8 flags, u32 id — little-endian. */
+export const HEADER_SIZE = 12;
+
+/** Frame kinds (header byte 6). Any other value is a protocol error. */
+export const Kind = {
+  /** Protocol control frame: HELLO, PING, PONG, CANCEL, GOAWAY, CLOCK_*. Type is a reserved id. */
+  CONTROL: 0,
+  /** One-way typed message; id is 0. */
+  EVENT: 1,
+  /** A call of a method; id is the caller's call id (never 0). */
+  REQUEST: 2,
+  /** The typed result of a call; id echoes the request's. */
+  RESPONSE: 3,
+  /** A failed call (id of the call) or a connection-level error (id 0); payload is ErrorPayload. */
+  ERROR: 4,
+} as const;
+export type Kind = (typeof Kind)[keyof typeof Kind];
+
+/** Human names of the kinds, for errors and metrics. */
+export const KIND_NAMES: Readonly<Record<number, string>> = {
+  0: 'control',
+  1: 'event',
+  2: 'request',
+  3: 'response',
+  4: 'error',
+};
+
+/** Frame flags (header byte 7). Bits not defined here must be zero. */
+export const Flags = {
+  /** REQUEST only: the payload starts with a u32 LE relative deadline in milliseconds. */
+  DEADLINE: 0x01,
+} as const;
+/** Every flag bit this version defines; a frame with any other bit set is rejected. */
+export const KNOWN_FLAGS = Flags.DEADLINE;
+
+/** First TYPE_ id reserved for the protocol. Registries use 0 … 0xFEFF. */
+export const RESERVED_ID_MIN = 0xff00;
+/** Largest TYPE_ id (u16). */
+export const MAX_TYPE_ID = 0xffff;
+
+/** Reserved TYPE_ ids of CONTROL frames. */
+export const ControlType = {
+  HELLO: 0xff00,
+  PING: 0xff01,
+  PONG: 0xff02,
+  CANCEL: 0xff03,
+  GOAWAY: 0xff04,
+  CLOCK_REQUEST: 0xff05,
+  CLOCK_RESPONSE: 0xff06,
+} as const;
+export type ControlType = (typeof ControlType)[keyof typeof ControlType];
+
+/** Names of the reserved ids, for errors and metrics. */
+export const CONTROL_NAMES: Readonly<Record<number, string>> = {
+  0xff00: 'HELLO',
+  0xff01: 'PING',
+  0xff02: 'PONG',
+  0xff03: 'CANCEL',
+  0xff04: 'GOAWAY',
+  0xff05: 'CLOCK_REQUEST',
+  0xff06: 'CLOCK_RESPONSE',
+};
+
+/** Largest payload a peer accepts unless HELLO says otherwise (16 MiB). */
+export const DEFAULT_MAX_FRAME = 16 * 1024 * 1024;
+/** Hard ceiling for any negotiated maximum (u32 length field aside, 1 GiB keeps allocations sane). */
+export const MAX_FRAME_CEILING = 1024 * 1024 * 1024;
+/** Payloads at or under this size are copied into the batch buffer behind their header. */
+export const DEFAULT_INLINE_LIMIT = 4096;
+/** Bytes of the CLOCK_REQUEST payload (T1) and of the CLOCK_RESPONSE payload (T1, T1', T2'). */
+export const CLOCK_REQUEST_SIZE = 8;
+export const CLOCK_RESPONSE_SIZE = 24;

@@ -1,0 +1,162 @@
+import { DEFAULT_MAX_FRAME, Flags, HEADER_SIZE, KNOWN_FLAGS, Kind, MAX_FRAME_CEILING } from './constants.js';
+import { BadFlagsError, BadKindError, FrameTooLargeError, ProtocolError, TruncatedFrameError, UnknownTypeError } from './errors.js';
+
+/** One decoded frame. `payload` excludes the deadline prefix of a REQUEST. */
+export interface Frame {
+  readonly kind: Kind;
+  readonly type: number;
+  readonly flags: number;
+  readonly id: number;
+  /** Relative deadline in ms of a REQUEST with the DEADLINE flag, else undefined. */
+  readonly deadlineMs: number | undefined;
+  /**
+   * The payload bytes. Often a view into the socket's chunk (no copy): copy it if you keep it
+   * longer than the frame handler (decoded values never alias it).
+   */
+  readonly payload: Buffer;
+}
+
+/** Options of a {@link FrameDecoder}. */
+export interface FrameDecoderOptions {
+  /** Largest payload accepted (default 16 MiB). Checked before anything is allocated. */
+  readonly maxFrame?: number;
+  /**
+   * Whether a TYPE_ id is acceptable for a kind; a `false` is an {@link UnknownTypeError}.
+   * Default: everything is acceptable (the engine answers unknown methods with an ERROR frame).
+   */
+  readonly isKnownType?: (kind: Kind, type: number) => boolean;
+  /** Allocator for payloads split across chunks (default Buffer.allocUnsafe); a seam for tests. */
+  readonly allocate?: (size: number) => Buffer;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * A streaming frame decoder. Feed it the byte stream in chunks of any size, one byte at a time
+ * included; it calls `onFrame` once per complete frame, in order.
+ *
+ * Bad input throws a {@link ProtocolError} subclass from `push` (frame too large, bad kind, bad
+ * flags, unknown type) or from `end` (truncated); after that the decoder refuses further input:
+ * the stream has lost framing and the connection must close.
+ */
+export class FrameDecoder {
+  /** Current maximum payload; the engine lowers or raises it after HELLO. */
+  maxFrame: number;
+  readonly #onFrame: (frame: Frame) => void;
+  readonly #isKnownType: ((kind: Kind, type: number) => boolean) | undefined;
+  readonly #allocate: (size: number) => Buffer;
+  readonly #header = Buffer.alloc(HEADER_SIZE);
+  #headerHave = 0;
+  // The frame whose payload is being assembled across chunks.
+  #kind: Kind = Kind.EVENT;
+  #type = 0;
+  #flags = 0;
+  #id = 0;
+  #payload: Buffer | undefined;
+  #payloadHave = 0;
+  #failed: ProtocolError | undefined;
+
+  constructor(onFrame: (frame: Frame) => void, options: FrameDecoderOptions = {}) {
+    this.#onFrame = onFrame;
+    this.maxFrame = Math.min(options.maxFrame ?? DEFAULT_MAX_FRAME, MAX_FRAME_CEILING);
+    this.#isKnownType = options.isKnownType;
+    this.#allocate = options.allocate ?? Buffer.allocUnsafe;
+  }
+
+  /** Bytes held for a frame not yet complete. */
+  get bufferedBytes(): number {
+    return this.#headerHave + this.#payloadHave;
+  }
+
+  /** Feeds the next chunk of the stream. @throws ProtocolError on bad input. */
+  push(chunk: Buffer): void {
+    if (this.#failed) throw this.#failed;
+    try {
+      this.#push(chunk);
+    } catch (err) {
+      if (err instanceof ProtocolError) this.#failed = err;
+      throw err;
+    }
+  }
+
+  /** Declares the end of the stream. @throws TruncatedFrameError if a frame is incomplete. */
+  end(): void {
+    if (this.#failed) return;
+    if (this.#payload) throw new TruncatedFrameError(HEADER_SIZE + this.#payloadHave, HEADER_SIZE + this.#payload.length);
+    if (this.#headerHave > 0) throw new TruncatedFrameError(this.#headerHave, HEADER_SIZE);
+  }
+
+  #push(chunk: Buffer): void {
+    const n = chunk.length;
+    let off = 0;
+    while (off < n) {
+      const pending = this.#payload;
+      if (pending) {
+        const take = Math.min(pending.length - this.#payloadHave, n - off);
+        chunk.copy(pending, this.#payloadHave, off, off + take);
+        this.#payloadHave += take;
+        off += take;
+        if (this.#payloadHave === pending.length) {
+          this.#payload = undefined;
+          this.#payloadHave = 0;
+          this.#emit(pending);
+        }
+        continue;
+      }
+      let length: number;
+      if (this.#headerHave > 0 || n - off < HEADER_SIZE) {
+        const take = Math.min(HEADER_SIZE - this.#headerHave, n - off);
+        chunk.copy(this.#header, this.#headerHave, off, off + take);
+        this.#headerHave += take;
+        off += take;
+        if (this.#headerHave < HEADER_SIZE) return;
+        this.#headerHave = 0;
+        length = this.#parseHeader(this.#header, 0);
+      } else {
+        length = this.#parseHeader(chunk, off);
+        off += HEADER_SIZE;
+      }
+      if (length === 0) {
+        this.#emit(EMPTY);
+      } else if (n - off >= length) {
+        this.#emit(chunk.subarray(off, off + length));
+        off += length;
+      } else {
+        // Only now, with the length checked against maxFrame, is memory for the payload taken.
+        this.#payload = this.#allocate(length);
+        this.#payloadHave = 0;
+      }
+    }
+  }
+
+  /** Validates a header and remembers its fields; returns the payload length. */
+  #parseHeader(b: Buffer, o: number): number {
+    const length = b.readUInt32LE(o);
+    const type = b.readUInt16LE(o + 4);
+    const kind = b[o + 6]!;
+    const flags = b[o + 7]!;
+    const id = b.readUInt32LE(o + 8);
+    if (kind > Kind.ERROR) throw new BadKindError(kind);
+    if (flags & ~KNOWN_FLAGS) throw new BadFlagsError(flags, 'bits other than 0x01 (DEADLINE) must be zero in protocol 1');
+    if (flags & Flags.DEADLINE) {
+      if (kind !== Kind.REQUEST) throw new BadFlagsError(flags, 'DEADLINE is only valid on REQUEST frames');
+      if (length < 4) throw new BadFlagsError(flags, 'a DEADLINE frame needs at least the 4-byte deadline prefix');
+    }
+    if (length > this.maxFrame) throw new FrameTooLargeError(length, this.maxFrame);
+    if (this.#isKnownType && !this.#isKnownType(kind as Kind, type)) throw new UnknownTypeError(type, kind);
+    this.#kind = kind as Kind;
+    this.#type = type;
+    this.#flags = flags;
+    this.#id = id;
+    return length;
+  }
+
+  #emit(payload: Buffer): void {
+    let deadlineMs: number | undefined;
+    if (this.#flags & Flags.DEADLINE) {
+      deadlineMs = payload.readUInt32LE(0);
+      payload = payload.subarray(4);
+    }
+    this.#onFrame({ kind: this.#kind, type: this.#type, flags: this.#flags, id: this.#id, deadlineMs, payload });
+  }
+}
