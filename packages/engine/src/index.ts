@@ -1,1 +1,18 @@
-export {};
+/**
+ * @packageDocumentation
+ * `@vsock-rpc/engine`: typed events and calls over any vsock-rpc transport. {@link ServerEngine}
+ * on the host, {@link ClientEngine} in the guest, one {@link Connection} per peer underneath.
+ */
+export { ClientEngine, type ClientEngineOptions } from './client-engine.js';
+export { ServerEngine, type ServerEngineOptions, type PeerHandle } from './server-engine.js';
+export { EngineBase, type EngineOptions, type TypedEvent, type TypedHandler } from './engine-base.js';
+export { Connection, compareHello, type ConnectionOptions, type ConnectionStats, type CallOptions, type ClockSample, type ReceivedEvent } from './connection.js';
+export { EventQueue, type EventQueueOptions, type EventQueueStats, type QueuePolicy } from './event-queue.js';
+export { Inbox } from './inbox.js';
+export { FrameWriter, type FrameWriterOptions } from './frame-writer.js';
+export { Router, type CallContext, type EventHandler, type MethodHandler } from './router.js';
+export { EngineMetrics, type EngineMetricsOptions, type LatencySummary, type ClockFigures } from './metrics.js';
+export { backoffDelay, type BackoffOptions } from './backoff.js';
+export { RpcError, HelloMismatchError, ConnectionClosedError, GoawayError, QueueFullError } from './errors.js';
+export { stderrLogger, silentLogger, type Logger } from './logger.js';
+export type { PeerContext } from './peer.js';

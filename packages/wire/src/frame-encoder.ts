@@ -110,11 +110,18 @@ export class FrameEncoder {
   }
 }
 
-/** Encodes one frame into one new buffer: for tests, tools and simple peers. */
+/** Encodes one frame into one new buffer: for tests, tools, control frames and simple peers. */
 export function encodeFrame(kind: Kind, type: number, id: number, payload: Uint8Array, deadlineMs?: number): Buffer {
-  const enc = new FrameEncoder({ inlineLimit: Number.MAX_SAFE_INTEGER, batchSize: HEADER_SIZE + 4 + payload.length });
-  enc.push(kind, type, id, payload, deadlineMs);
-  return Buffer.concat(enc.take());
+  const prefix = deadlineMs === undefined ? 0 : 4;
+  const out = Buffer.allocUnsafe(HEADER_SIZE + prefix + payload.length);
+  out.writeUInt32LE(prefix + payload.length, 0);
+  out.writeUInt16LE(type, 4);
+  out[6] = kind;
+  out[7] = prefix ? Flags.DEADLINE : 0;
+  out.writeUInt32LE(id >>> 0, 8);
+  if (deadlineMs !== undefined) out.writeUInt32LE(Math.min(Math.max(0, Math.ceil(deadlineMs)), 0xffffffff), HEADER_SIZE);
+  out.set(payload, HEADER_SIZE + prefix);
+  return out;
 }
 
 /** Kinds as a plain re-export for callers building frames by hand. */

@@ -1,0 +1,281 @@
+import { dial, formatAddress, type TransportAddress } from '@vsock-rpc/vsock';
+import type { MessageName, MessageOf, MethodName, Registry, RequestOf, ResponseOf } from '@vsock-rpc/wire';
+import { Codec, VsockRpcError } from '@vsock-rpc/wire';
+import { backoffDelay, type BackoffOptions } from './backoff.js';
+import { Connection, type CallOptions, type ClockSample } from './connection.js';
+import { EngineBase, type EngineOptions } from './engine-base.js';
+import { ConnectionClosedError, HelloMismatchError } from './errors.js';
+import { EventQueue } from './event-queue.js';
+import type { PeerContext } from './peer.js';
+
+/** Options of {@link ClientEngine.connect}. */
+export interface ClientEngineOptions<Reg extends Registry> extends EngineOptions<Reg> {
+  /** Reconnect after a lost connection (default true), with these timings. */
+  readonly reconnect?: boolean | BackoffOptions;
+  /** Limit of one connection attempt, dial and HELLO (default 5000 ms). */
+  readonly connectTimeoutMs?: number;
+  /**
+   * Events sent while disconnected: 'queue' (default) keeps them in the bounded queue, delivered
+   * after reconnect, its policy applying when full; 'drop' drops and counts them.
+   */
+  readonly offline?: 'queue' | 'drop';
+  /** How long a call made while disconnected waits for a connection, if it has no timeout (default 10 000 ms). */
+  readonly callWaitMs?: number;
+  /** Stops connecting and closes the engine. */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * The guest side of vsock-rpc (or any client): one logical connection to a server that survives
+ * reconnects. Typed events with `send`, typed calls with `call`, and handlers for what the
+ * server sends or calls.
+ *
+ * Lifecycle events: 'connected' (peer), 'disconnected' (error), 'reconnecting'
+ * ({ attempt, delayMs, error }), 'error' (a fatal error: HELLO mismatch; emitted only if listened).
+ *
+ * @example
+ * ```ts
+ * const client = await ClientEngine.connect('vsock://2:11451', { registry });
+ * client.send('messageexp', { timestamp: process.hrtime.bigint(), str: 'HELLO' });
+ * const r = await client.call('echo', { timestamp: 1n, str: 'x' }, { timeoutMs: 1000 });
+ * ```
+ */
+export class ClientEngine<Reg extends Registry> extends EngineBase<Reg> {
+  readonly address: TransportAddress | string;
+  readonly queue: EventQueue;
+  #options: ClientEngineOptions<Reg>;
+  readonly #codec: Codec;
+  #connection: Connection | undefined;
+  #closed = false;
+  #attempt = 0;
+  #droppedOffline = 0;
+  #reconnectTimer: NodeJS.Timeout | undefined;
+  #connectAbort = new AbortController();
+  #connects = 0;
+
+  private constructor(address: TransportAddress | string, options: ClientEngineOptions<Reg>) {
+    super(options, 'client');
+    this.address = address;
+    this.#options = options;
+    this.queue = new EventQueue(options.queue);
+    this.#codec = new Codec(options.registry);
+    this.metrics.sources = {
+      queueDepth: () => this.queue.length,
+      dropped: () => {
+        const s = this.queue.stats();
+        return { oldest: s.droppedOldest, newest: s.droppedNewest, rejected: s.rejected, offline: this.#droppedOffline };
+      },
+      connections: () => (this.connected ? 1 : 0),
+    };
+    options.signal?.addEventListener('abort', () => void this.close(0), { once: true });
+  }
+
+  /**
+   * Connects to `address` ('vsock://2:11451', 'hybrid:///run/v.sock:1024', 'unix:///tmp/s',
+   * 'tcp://127.0.0.1:9000') and resolves once the first HELLO exchange succeeded. A first
+   * attempt that fails is retried with backoff while `reconnect` is on, until
+   * `connectTimeoutMs` × 6 (default 30 s) have passed; a HELLO mismatch is never retried.
+   */
+  static async connect<Reg extends Registry>(address: TransportAddress | string, options: ClientEngineOptions<Reg>): Promise<ClientEngine<Reg>> {
+    const engine = new ClientEngine(address, options);
+    await engine.#firstConnect();
+    return engine;
+  }
+
+  /** Whether a connection is open now. */
+  get connected(): boolean {
+    return this.#connection?.state === 'open';
+  }
+
+  /** The server, while connected. */
+  get peer(): PeerContext | undefined {
+    return this.connected ? this.#connection?.peer : undefined;
+  }
+
+  /** The current connection, if any (for its stats, rtt, clock exchange). */
+  get connection(): Connection | undefined {
+    return this.#connection;
+  }
+
+  /** How many times a connection was established. */
+  get connectCount(): number {
+    return this.#connects;
+  }
+
+  /**
+   * Sends event `type`: encodes it now (a schema violation throws here) and queues it. Returns
+   * a promise only when the queue's 'block' policy must wait for room. Alias: {@link sendMesg}.
+   */
+  send<K extends MessageName<Reg>>(type: K, value: MessageOf<Reg, K>): void | Promise<void> {
+    if (this.#closed) throw new ConnectionClosedError('engine is closed');
+    const c = this.#connection;
+    if (c && c.state === 'open') return c.send(type, value);
+    // Disconnected: encode now (so errors surface at the call site), then queue or drop.
+    const entry = this.registry.message(type);
+    const payload = this.#codecEncode(entry.name, value);
+    if ((this.#options.offline ?? 'queue') === 'drop') {
+      this.#droppedOffline++;
+      return;
+    }
+    return this.queue.push(entry.id, payload);
+  }
+
+  /** The original's `sendMesg`: the same as {@link send}. */
+  sendMesg<K extends MessageName<Reg>>(type: K, value: MessageOf<Reg, K>): void | Promise<void> {
+    return this.send(type, value);
+  }
+
+  /** Calls method `method` on the server. Waits for a connection if there is none. */
+  async call<K extends MethodName<Reg>>(method: K, request: RequestOf<Reg, K>, options: CallOptions = {}): Promise<ResponseOf<Reg, K>> {
+    let c = this.#connection;
+    if (!c || c.state !== 'open') {
+      const started = performance.now();
+      await this.#waitConnected(options.timeoutMs ?? this.#options.callWaitMs ?? 10_000, options.signal);
+      c = this.#connection!;
+      if (options.timeoutMs !== undefined) options = { ...options, timeoutMs: Math.max(1, options.timeoutMs - (performance.now() - started)) };
+    }
+    return (await c.call(method, request, options)) as ResponseOf<Reg, K>;
+  }
+
+  /** One clock exchange with the server (see the clock module for syncClock). */
+  clockExchange(timeoutMs?: number): Promise<ClockSample> {
+    const c = this.#connection;
+    if (!c || c.state !== 'open') return Promise.reject(new ConnectionClosedError('not connected'));
+    return c.clockExchange(timeoutMs);
+  }
+
+  /** Resolves when every queued event has been written to the socket. */
+  async flush(): Promise<void> {
+    await this.#connection?.drained();
+  }
+
+  /** Counters: the connection's, plus the queue's drops and reconnects. */
+  stats() {
+    const q = this.queue.stats();
+    return {
+      connected: this.connected,
+      connects: this.#connects,
+      queue: q,
+      droppedOffline: this.#droppedOffline,
+      connection: this.#connection?.stats(),
+    };
+  }
+
+  /**
+   * Closes: stops reconnecting, lets queued events and calls in flight finish for at most
+   * `timeoutMs` (default 5000), then closes the connection. Events still queued after that are
+   * counted as dropped.
+   */
+  async close(timeoutMs = 5000): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#reconnectTimer);
+    this.#connectAbort.abort();
+    const c = this.#connection;
+    if (c && c.state === 'open') await c.close(timeoutMs);
+    else c?.destroy();
+    this.queue.close(new ConnectionClosedError('engine closed'));
+    this.inbox.end();
+  }
+
+  // ---- connecting ----
+
+  async #firstConnect(): Promise<void> {
+    const reconnect = this.#options.reconnect ?? true;
+    const perAttempt = this.#options.connectTimeoutMs ?? 5000;
+    const deadline = performance.now() + perAttempt * 6;
+    for (;;) {
+      try {
+        await this.#connectOnce();
+        return;
+      } catch (err) {
+        const fatal = err instanceof HelloMismatchError || this.#closed;
+        if (fatal || !reconnect || performance.now() >= deadline) {
+          this.#closed = true;
+          this.queue.close(err as Error);
+          this.inbox.end();
+          throw err;
+        }
+        const delayMs = backoffDelay(this.#attempt++, typeof reconnect === 'object' ? reconnect : {});
+        this.emit('reconnecting', { attempt: this.#attempt, delayMs, error: err });
+        await new Promise((r) => setTimeout(r, Math.min(delayMs, Math.max(0, deadline - performance.now()))));
+      }
+    }
+  }
+
+  async #connectOnce(): Promise<void> {
+    const timeoutMs = this.#options.connectTimeoutMs ?? 5000;
+    const socket = await dial(this.address, { timeoutMs, signal: this.#connectAbort.signal });
+    const connection = new Connection(socket, {
+      ...this.connectionOptions(),
+      peerInfo: socket.peer,
+      queue: this.queue,
+      handshakeTimeoutMs: Math.min(timeoutMs, this.#options.handshakeTimeoutMs ?? 10_000),
+    });
+    this.#connection = connection;
+    connection.on('close', (err?: Error) => this.#onClose(connection, err));
+    connection.on('eventError', (err: Error) => {
+      if (this.listenerCount('eventError') > 0) this.emit('eventError', err);
+    });
+    const peer = await connection.ready;
+    this.#attempt = 0;
+    this.#connects++;
+    this.emit('connected', peer);
+  }
+
+  #onClose(connection: Connection, err: Error | undefined): void {
+    if (this.#connection !== connection) return;
+    const wasOpen = connection.peer !== undefined;
+    if (wasOpen) this.emit('disconnected', err);
+    if (this.#closed) return;
+    if (err instanceof HelloMismatchError) {
+      this.#closed = true;
+      if (this.listenerCount('error') > 0) this.emit('error', err);
+      return;
+    }
+    if (!wasOpen) return; // a failed attempt: #firstConnect or #scheduleReconnect handles it
+    if ((this.#options.offline ?? 'queue') === 'drop') this.#droppedOffline += this.queue.clear();
+    if ((this.#options.reconnect ?? true) === false) return;
+    this.#scheduleReconnect(err);
+  }
+
+  #scheduleReconnect(err: Error | undefined): void {
+    if (this.#closed) return;
+    const reconnect = this.#options.reconnect ?? true;
+    const delayMs = backoffDelay(this.#attempt++, typeof reconnect === 'object' ? reconnect : {});
+    this.emit('reconnecting', { attempt: this.#attempt, delayMs, error: err });
+    this.#reconnectTimer = setTimeout(() => {
+      this.#connectOnce().catch((e: Error) => {
+        if (e instanceof HelloMismatchError) {
+          this.#closed = true;
+          if (this.listenerCount('error') > 0) this.emit('error', e);
+          return;
+        }
+        this.#scheduleReconnect(e);
+      });
+    }, delayMs);
+  }
+
+  #waitConnected(timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    if (this.#closed) return Promise.reject(new ConnectionClosedError('engine is closed'));
+    return new Promise((resolve, reject) => {
+      const done = (err?: Error) => {
+        clearTimeout(timer);
+        this.off('connected', onConnected);
+        signal?.removeEventListener('abort', onAbort);
+        if (err) reject(err);
+        else resolve();
+      };
+      const onConnected = () => done();
+      const onAbort = () => done(new VsockRpcError('CANCELLED', 'call cancelled while waiting for a connection'));
+      const timer = setTimeout(() => done(new ConnectionClosedError(`not connected to ${typeof this.address === 'string' ? this.address : formatAddress(this.address)} after ${timeoutMs} ms: the call was not sent`)), timeoutMs);
+      this.on('connected', onConnected);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  #codecEncode(name: string, value: unknown): Buffer {
+    // Same codec rules as a live connection (outbound validation on).
+    return this.#codec.encodeEntry(this.registry.message(name), value);
+  }
+}

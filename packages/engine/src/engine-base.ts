@@ -1,0 +1,165 @@
+import { EventEmitter } from 'node:events';
+import type { Registry as PromRegistry } from 'prom-client';
+import type { MessageName, MessageOf, MethodName, Registry, RequestOf, ResponseOf } from '@vsock-rpc/wire';
+import type { EventQueueOptions } from './event-queue.js';
+import { Inbox } from './inbox.js';
+import type { Logger } from './logger.js';
+import { EngineMetrics } from './metrics.js';
+import type { ConnectionOptions, ReceivedEvent } from './connection.js';
+import type { PeerContext } from './peer.js';
+import { Router, type CallContext } from './router.js';
+
+/** Options shared by {@link ClientEngine} and {@link ServerEngine}. */
+export interface EngineOptions<Reg extends Registry> {
+  /** The registry both ends share. */
+  readonly registry: Reg;
+  /** Our name in HELLO (default: $HOSTNAME or pid-N). */
+  readonly name?: string;
+  /** Largest payload we accept (default 16 MiB). */
+  readonly maxFrame?: number;
+  /** Payloads at or under this size are copied into the batch buffer (default 4096). */
+  readonly inlineLimit?: number;
+  /** Give up on a peer whose HELLO has not come after this many ms (default 10 000). */
+  readonly handshakeTimeoutMs?: number;
+  /** PING after this many ms of silence (default 5000; 0 disables). */
+  readonly keepaliveMs?: number;
+  /** Close a peer silent for this many ms (default 3 × keepaliveMs; 0 disables). */
+  readonly idleTimeoutMs?: number;
+  /** Bounds and full-queue policy of the outbound event queue (per connection on a server). */
+  readonly queue?: EventQueueOptions;
+  /** Events buffered for recv()/iterators before reading pauses (default 8192). */
+  readonly inboxCapacity?: number;
+  /** Calls from one peer running at once (default 1024). */
+  readonly maxConcurrentCalls?: number;
+  /** Our calls in flight on one connection (default 65 536). */
+  readonly maxPendingCalls?: number;
+  /** Publish metrics into this prom-client registry. */
+  readonly promRegistry?: PromRegistry;
+  /** Metric name prefix (default 'vsockrpc_'). */
+  readonly metricsPrefix?: string;
+  /** One line per notable event (default: stderr). `null` silences. */
+  readonly logger?: Logger | null;
+  /**
+   * Shifts this side's clock by a known amount (ns), so that tests and benchmarks know the
+   * true offset. Only the engine's notion of "now" changes (HELLO, clock exchange, traces).
+   */
+  readonly clockSkewNs?: bigint;
+}
+
+/** An event as `recv()` and iterators deliver it, typed by the registry. */
+export type TypedEvent<Reg extends Registry> = {
+  [K in MessageName<Reg>]: { readonly type: K; readonly value: MessageOf<Reg, K>; readonly peer: PeerContext };
+}[MessageName<Reg>];
+
+/** A typed method handler. */
+export type TypedHandler<Reg extends Registry, K extends MethodName<Reg>> = (
+  request: RequestOf<Reg, K>,
+  ctx: CallContext,
+) => ResponseOf<Reg, K> | Promise<ResponseOf<Reg, K>>;
+
+/**
+ * What both engines share: the registry, the handlers, the inbox of received events, metrics
+ * and the clock. Not used directly.
+ */
+export abstract class EngineBase<Reg extends Registry> extends EventEmitter {
+  readonly registry: Reg;
+  readonly metrics: EngineMetrics;
+  protected readonly router: Router;
+  protected readonly inbox: Inbox<ReceivedEvent>;
+  protected readonly options: EngineOptions<Reg>;
+  /** This side's clock in ns (CLOCK_MONOTONIC, shifted by clockSkewNs). */
+  readonly now: () => bigint;
+
+  protected constructor(options: EngineOptions<Reg>, role: 'client' | 'server') {
+    super();
+    this.options = options;
+    this.registry = options.registry;
+    this.router = new Router(options.registry);
+    this.inbox = new Inbox<ReceivedEvent>(options.inboxCapacity);
+    this.metrics = new EngineMetrics(options.registry, {
+      promRegistry: options.promRegistry,
+      prefix: options.metricsPrefix,
+      labels: { role },
+    });
+    const skew = options.clockSkewNs ?? 0n;
+    this.now = skew === 0n ? process.hrtime.bigint : () => process.hrtime.bigint() + skew;
+  }
+
+  /**
+   * Handles message `type`: the handler runs once per event, in arrival order. Events with a
+   * handler do not reach recv(). Returns a function that removes the handler.
+   */
+  override on<K extends MessageName<Reg>>(type: K, handler: (value: MessageOf<Reg, K>, peer: PeerContext) => unknown): () => void;
+  /** EventEmitter listeners for the engine's lifecycle events. */
+  override on(event: string | symbol, listener: (...args: any[]) => void): this;
+  override on(type: string | symbol, handler: (...args: any[]) => unknown): any {
+    if (typeof type === 'string' && this.isMessageName(type)) return this.router.on(type, handler as (v: unknown, p: PeerContext) => unknown);
+    return super.on(type, handler as (...args: any[]) => void);
+  }
+
+  /** Handles every message type (after type-specific handlers). Returns a remover. */
+  onAnyEvent(handler: (event: TypedEvent<Reg>) => unknown): () => void {
+    return this.router.onAny((type, value, peer) => handler({ type, value, peer } as TypedEvent<Reg>));
+  }
+
+  /** Registers the handler of method `method`. */
+  handle<K extends MethodName<Reg>>(method: K, handler: TypedHandler<Reg, K>): this {
+    this.router.handle(method, handler as (r: unknown, c: CallContext) => unknown);
+    return this;
+  }
+
+  /** The next event that has no handler (waits for one). Alias: {@link recvMesg}. */
+  async recv(): Promise<TypedEvent<Reg>> {
+    const r = await this.inbox.next();
+    if (r.done) throw new Error('engine closed: no more events');
+    return r.value as TypedEvent<Reg>;
+  }
+
+  /** The original's `recvMesg`: the same as {@link recv}. */
+  recvMesg(): Promise<TypedEvent<Reg>> {
+    return this.recv();
+  }
+
+  /** Iterates events that have no handler, until the engine closes. */
+  async *events(): AsyncGenerator<TypedEvent<Reg>> {
+    for (;;) {
+      const r = await this.inbox.next();
+      if (r.done) return;
+      yield r.value as TypedEvent<Reg>;
+    }
+  }
+
+  [Symbol.asyncIterator](): AsyncGenerator<TypedEvent<Reg>> {
+    return this.events();
+  }
+
+  /** Latency percentiles of our calls, in µs. */
+  latency() {
+    return this.metrics.latency();
+  }
+
+  protected connectionOptions(): Omit<ConnectionOptions, 'peerInfo' | 'queue'> {
+    const o = this.options;
+    return {
+      registry: o.registry,
+      router: this.router,
+      inbox: this.inbox,
+      name: o.name,
+      maxFrame: o.maxFrame,
+      inlineLimit: o.inlineLimit,
+      handshakeTimeoutMs: o.handshakeTimeoutMs,
+      maxConcurrentCalls: o.maxConcurrentCalls,
+      maxPendingCalls: o.maxPendingCalls,
+      keepaliveMs: o.keepaliveMs,
+      idleTimeoutMs: o.idleTimeoutMs,
+      now: this.now,
+      logger: o.logger,
+      metrics: this.metrics,
+      queueOptions: o.queue,
+    };
+  }
+
+  private isMessageName(name: string): boolean {
+    return Object.prototype.hasOwnProperty.call(this.registry.messages, name);
+  }
+}

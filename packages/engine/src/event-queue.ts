@@ -1,0 +1,198 @@
+import { QueueFullError } from './errors.js';
+
+/** What `send` does when the outbound queue is full. */
+export type QueuePolicy = 'block' | 'drop-oldest' | 'drop-newest' | 'error';
+
+/** Bounds and policy of an {@link EventQueue}. */
+export interface EventQueueOptions {
+  /** Most events held (default 16384). */
+  readonly maxEvents?: number;
+  /** Most payload bytes held (default 16 MiB). */
+  readonly maxBytes?: number;
+  /** Policy when full (default 'block'). */
+  readonly policy?: QueuePolicy;
+}
+
+/** Counters of an {@link EventQueue}. */
+export interface EventQueueStats {
+  readonly depth: number;
+  readonly bytes: number;
+  readonly enqueued: number;
+  readonly droppedOldest: number;
+  readonly droppedNewest: number;
+  readonly rejected: number;
+  readonly blocked: number;
+}
+
+interface Waiter {
+  type: number;
+  payload: Buffer;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+/**
+ * The bounded FIFO of encoded outbound events between `send` and the socket writer. A ring
+ * buffer of parallel arrays: no object per event on the hot path. Producers blocked by the
+ * 'block' policy wait in a FIFO that is itself bounded (by maxEvents).
+ */
+export class EventQueue {
+  readonly maxEvents: number;
+  readonly maxBytes: number;
+  readonly policy: QueuePolicy;
+  /** Called when the queue goes from empty to non-empty (the writer schedules a flush). */
+  onReadable: (() => void) | undefined;
+  #types: Uint16Array;
+  #payloads: (Buffer | undefined)[];
+  #head = 0;
+  #size = 0;
+  #bytes = 0;
+  #waiters: Waiter[] = [];
+  #closed: Error | undefined;
+  #enqueued = 0;
+  #droppedOldest = 0;
+  #droppedNewest = 0;
+  #rejected = 0;
+  #blocked = 0;
+
+  constructor(options: EventQueueOptions = {}) {
+    this.maxEvents = Math.max(1, options.maxEvents ?? 16384);
+    this.maxBytes = Math.max(1, options.maxBytes ?? 16 * 1024 * 1024);
+    this.policy = options.policy ?? 'block';
+    this.#types = new Uint16Array(this.maxEvents);
+    this.#payloads = new Array<Buffer | undefined>(this.maxEvents);
+  }
+
+  /** Events held. */
+  get length(): number {
+    return this.#size;
+  }
+
+  /** Payload bytes held. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** Counters since creation. */
+  stats(): EventQueueStats {
+    return {
+      depth: this.#size,
+      bytes: this.#bytes,
+      enqueued: this.#enqueued,
+      droppedOldest: this.#droppedOldest,
+      droppedNewest: this.#droppedNewest,
+      rejected: this.#rejected,
+      blocked: this.#waiters.length,
+    };
+  }
+
+  /** Total events dropped by policy. */
+  get dropped(): number {
+    return this.#droppedOldest + this.#droppedNewest;
+  }
+
+  /**
+   * Enqueues one encoded event. Returns a promise only when the 'block' policy has to wait.
+   * @throws QueueFullError with policy 'error' when full, or when too many producers are blocked.
+   */
+  push(type: number, payload: Buffer): void | Promise<void> {
+    if (this.#closed) throw this.#closed;
+    if (this.#fits(payload.length) && this.#waiters.length === 0) {
+      this.#put(type, payload);
+      return;
+    }
+    switch (this.policy) {
+      case 'drop-newest':
+        this.#droppedNewest++;
+        return;
+      case 'drop-oldest':
+        while (this.#size > 0 && !this.#fits(payload.length)) {
+          this.#dropHead();
+        }
+        if (!this.#fits(payload.length)) {
+          this.#droppedNewest++; // larger than the whole byte budget
+          return;
+        }
+        this.#put(type, payload);
+        return;
+      case 'error':
+        this.#rejected++;
+        throw new QueueFullError(this.#limitText());
+      case 'block':
+        if (this.#waiters.length >= this.maxEvents) {
+          this.#rejected++;
+          throw new QueueFullError(`${this.#limitText()}, and ${this.#waiters.length} producers already waiting`);
+        }
+        if (payload.length > this.maxBytes) {
+          this.#rejected++;
+          throw new QueueFullError(`an event of ${payload.length} bytes exceeds the queue's byte bound ${this.maxBytes}`);
+        }
+        this.#blocked++;
+        return new Promise<void>((resolve, reject) => {
+          this.#waiters.push({ type, payload, resolve, reject });
+        });
+    }
+  }
+
+  /** Takes the oldest event's type; read its payload with {@link takePayload} right after. */
+  peekType(): number {
+    return this.#types[this.#head]!;
+  }
+
+  /** Removes the oldest event and returns its payload. Call only when length > 0. */
+  takePayload(): Buffer {
+    const i = this.#head;
+    const payload = this.#payloads[i]!;
+    this.#payloads[i] = undefined;
+    this.#head = i + 1 === this.maxEvents ? 0 : i + 1;
+    this.#size--;
+    this.#bytes -= payload.length;
+    if (this.#waiters.length > 0) this.#admitWaiters();
+    return payload;
+  }
+
+  /** Fails blocked producers and refuses further pushes. Held events stay until {@link clear}. */
+  close(err: Error): void {
+    this.#closed = err;
+    for (const w of this.#waiters.splice(0)) w.reject(err);
+  }
+
+  /** Drops everything held (counted as dropped-oldest) and returns how many. */
+  clear(): number {
+    const n = this.#size;
+    while (this.#size > 0) this.#dropHead();
+    return n;
+  }
+
+  #fits(n: number): boolean {
+    return this.#size < this.maxEvents && this.#bytes + n <= this.maxBytes;
+  }
+
+  #put(type: number, payload: Buffer): void {
+    let tail = this.#head + this.#size;
+    if (tail >= this.maxEvents) tail -= this.maxEvents;
+    this.#types[tail] = type;
+    this.#payloads[tail] = payload;
+    this.#size++;
+    this.#bytes += payload.length;
+    this.#enqueued++;
+    if (this.#size === 1) this.onReadable?.();
+  }
+
+  #dropHead(): void {
+    this.takePayload();
+    this.#droppedOldest++;
+  }
+
+  #admitWaiters(): void {
+    while (this.#waiters.length > 0 && this.#fits(this.#waiters[0]!.payload.length)) {
+      const w = this.#waiters.shift()!;
+      this.#put(w.type, w.payload);
+      w.resolve();
+    }
+  }
+
+  #limitText(): string {
+    return `${this.#size}/${this.maxEvents} events, ${this.#bytes}/${this.maxBytes} bytes`;
+  }
+}

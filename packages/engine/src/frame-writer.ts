@@ -1,0 +1,166 @@
+import type { Duplex } from 'node:stream';
+import { FrameEncoder, Kind, encodeFrame } from '@vsock-rpc/wire';
+import type { EventQueue } from './event-queue.js';
+
+/** Tuning of a {@link FrameWriter}. */
+export interface FrameWriterOptions {
+  readonly inlineLimit?: number;
+  /**
+   * Most bytes the writer lets sit in the socket's own buffer (default 128 KiB). Everything
+   * beyond stays in our queues, where urgent frames can still overtake it.
+   */
+  readonly socketHighWater?: number;
+  /** Bytes gathered into one write (default 64 KiB). */
+  readonly batchBytes?: number;
+}
+
+interface PendingFrame {
+  kind: Kind;
+  type: number;
+  id: number;
+  payload: Buffer;
+  deadlineMs: number | undefined;
+}
+
+/**
+ * Moves frames from the connection's lanes onto the socket, in batches.
+ *
+ * Three lanes, in priority order:
+ * 1. urgent (PONG, CLOCK_*, PING, CANCEL, GOAWAY): written at once, ahead of anything queued.
+ *    This is the clock's priority lane: because the writer keeps the socket's own buffer below
+ *    `socketHighWater` and holds the rest in its queues, a clock frame waits for at most that
+ *    many bytes, never for the whole backlog of events. (A second connection was the
+ *    alternative; it would double the handshake, the reconnect logic and the peer bookkeeping,
+ *    and on vsock its packets share the same virtqueue anyway.)
+ * 2. calls (REQUEST, RESPONSE, ERROR): bounded elsewhere by the in-flight call limits.
+ * 3. events: the bounded {@link EventQueue} with its full-queue policy.
+ *
+ * Lanes 2 and 3 are drained on `setImmediate`, so every `send` of one tick shares one write.
+ */
+export class FrameWriter {
+  readonly #socket: Duplex;
+  readonly #encoder: FrameEncoder;
+  readonly #queue: EventQueue;
+  readonly #calls: PendingFrame[] = [];
+  readonly #highWater: number;
+  readonly #batchBytes: number;
+  #scheduled = false;
+  #waitingDrain = false;
+  #closed = false;
+  // Only HELLO (and GOAWAY) may leave before the peer's HELLO is accepted (PROTOCOL.md §5).
+  #open = false;
+  /** Called after each write with frames and bytes per TYPE_ id (for metrics). */
+  onWritten: ((type: number, kind: Kind, bytes: number) => void) | undefined;
+  /** Frames and bytes written so far. */
+  framesOut = 0;
+  bytesOut = 0;
+
+  constructor(socket: Duplex, queue: EventQueue, options: FrameWriterOptions = {}) {
+    this.#socket = socket;
+    this.#queue = queue;
+    this.#encoder = new FrameEncoder({ inlineLimit: options.inlineLimit });
+    this.#highWater = options.socketHighWater ?? 128 * 1024;
+    this.#batchBytes = options.batchBytes ?? 64 * 1024;
+    queue.onReadable = () => this.schedule();
+    socket.on('drain', () => {
+      this.#waitingDrain = false;
+      this.schedule();
+    });
+  }
+
+  /** Frames waiting in the call lane. */
+  get pendingCalls(): number {
+    return this.#calls.length;
+  }
+
+  /**
+   * Writes one frame now, ahead of every queued frame. `beforeWrite` runs immediately before
+   * the write call (the clock responder stamps T2′ there).
+   */
+  writeUrgent(kind: Kind, type: number, id: number, payload: Buffer, beforeWrite?: (payload: Buffer) => void): void {
+    if (this.#closed) return;
+    const frame = encodeFrame(kind, type, id, payload);
+    if (beforeWrite) {
+      beforeWrite(payload);
+      frame.set(payload, 12);
+    }
+    this.#socket.write(frame);
+    this.framesOut++;
+    this.bytesOut += frame.length;
+    this.onWritten?.(type, kind, frame.length);
+  }
+
+  /** Opens lanes 2 and 3: called once the handshake is done. */
+  open(): void {
+    this.#open = true;
+    this.schedule();
+  }
+
+  /** Queues a REQUEST, RESPONSE or ERROR frame. */
+  pushCall(kind: Kind, type: number, id: number, payload: Buffer, deadlineMs?: number): void {
+    if (this.#closed) return;
+    this.#calls.push({ kind, type, id, payload, deadlineMs });
+    this.schedule();
+  }
+
+  /** Arranges a flush on the next turn of the event loop. */
+  schedule(): void {
+    if (this.#scheduled || this.#waitingDrain || this.#closed || !this.#open) return;
+    this.#scheduled = true;
+    setImmediate(this.#flush);
+  }
+
+  /** Stops writing; queued frames are left where they are. */
+  close(): void {
+    this.#closed = true;
+  }
+
+  /** Writes whatever is queued now, synchronously, as far as the socket takes it. */
+  flushNow(): void {
+    this.#flush();
+  }
+
+  readonly #flush = (): void => {
+    this.#scheduled = false;
+    const socket = this.#socket;
+    if (this.#closed || !this.#open || socket.destroyed || !socket.writable) return;
+    const enc = this.#encoder;
+    const queue = this.#queue;
+    const calls = this.#calls;
+    // A few batches per turn, then yield so that reads and timers get their turn too.
+    for (let round = 0; round < 8 && socket.writableLength < this.#highWater; round++) {
+      let callIdx = 0;
+      while (callIdx < calls.length && enc.pendingBytes < this.#batchBytes) {
+        const f = calls[callIdx++]!;
+        enc.push(f.kind, f.type, f.id, f.payload, f.deadlineMs);
+        this.onWritten?.(f.type, f.kind, 12 + f.payload.length);
+      }
+      if (callIdx > 0) calls.splice(0, callIdx);
+      const onWritten = this.onWritten;
+      while (queue.length > 0 && enc.pendingBytes < this.#batchBytes) {
+        const type = queue.peekType();
+        const payload = queue.takePayload();
+        enc.push(Kind.EVENT, type, 0, payload);
+        if (onWritten) onWritten(type, Kind.EVENT, 12 + payload.length);
+      }
+      const frames = enc.pendingFrames;
+      if (frames === 0) break;
+      const bytes = enc.pendingBytes;
+      const chunks = enc.take();
+      if (chunks.length === 1) {
+        socket.write(chunks[0]);
+      } else {
+        // cork + uncork makes node:net issue one writev for all chunks.
+        socket.cork();
+        for (const c of chunks) socket.write(c);
+        socket.uncork();
+      }
+      this.framesOut += frames;
+      this.bytesOut += bytes;
+    }
+    if (queue.length > 0 || calls.length > 0) {
+      if (socket.writableNeedDrain) this.#waitingDrain = true;
+      else this.schedule();
+    }
+  };
+}
