@@ -1,7 +1,8 @@
 import type { TSchema } from '@sinclair/typebox';
 import type { TypeCheck } from '@sinclair/typebox/compiler';
 import { DecodeError, SchemaViolationError } from './errors.js';
-import { pack, unpack } from './msgpack.js';
+import { packerFor, unpack } from './msgpack.js';
+import { mayContainUndefined } from './schema-shape.js';
 import type { MessageEntry, MethodEntry, MessageName, MessageOf, MethodName, Registry, RequestOf, ResponseOf } from './registry.js';
 
 /** Options of a {@link Codec}. */
@@ -21,6 +22,8 @@ export interface CodecOptions {
 export class Codec<Reg extends Registry = Registry> {
   readonly registry: Reg;
   readonly validateOutbound: boolean;
+  // One packer per checker: the fast one unless the schema can hold undefined.
+  readonly #packers = new WeakMap<TypeCheck<TSchema>, (value: unknown) => Buffer>();
 
   constructor(registry: Reg, options: CodecOptions = {}) {
     this.registry = registry;
@@ -74,7 +77,12 @@ export class Codec<Reg extends Registry = Registry> {
 
   private encodeWith(check: TypeCheck<TSchema>, typeName: string, value: unknown): Buffer {
     if (this.validateOutbound && !check.Check(value)) throw violation(check, typeName, value, 'outbound');
-    return pack(value);
+    let packer = this.#packers.get(check);
+    if (!packer) {
+      packer = packerFor(mayContainUndefined(check.Schema()));
+      this.#packers.set(check, packer);
+    }
+    return packer(value);
   }
 }
 
