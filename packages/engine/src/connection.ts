@@ -429,7 +429,7 @@ export class Connection extends EventEmitter {
 
   #onFrame(f: Frame): void {
     this.#framesIn++;
-    this.#opts.metrics?.frameIn(f.type, f.kind, f.payload.length + 12);
+    this.#opts.metrics?.frameIn(f.type, f.kind, f.end - f.start + 12);
     if (this.#state === 'handshake') {
       if (f.kind === Kind.CONTROL && f.type === ControlType.GOAWAY) {
         this.#onGoaway(f.payload);
@@ -482,7 +482,7 @@ export class Connection extends EventEmitter {
     const entry = this.#codec.registry.messageById(f.type)!;
     let value: unknown;
     try {
-      value = this.#codec.decodeMessage(entry, f.payload);
+      value = this.#codec.decodeMessageAt(entry, f.source, f.start, f.end);
     } catch (err) {
       // The frame boundary is intact: drop this event, count it, keep the connection.
       this.#eventsInvalid++;

@@ -68,6 +68,11 @@ export class Codec<Reg extends Registry = Registry> {
     return decodeWith(entry.check, entry.name, payload);
   }
 
+  /** {@link decodeMessage} of the payload at `source[start, end)`, decoded in place. */
+  decodeMessageAt(entry: MessageEntry, source: Buffer, start: number, end: number): unknown {
+    return decodeWith(entry.check, entry.name, source, start, end);
+  }
+
   /** Decodes and validates a request or response payload of a method. */
   decodeMethod(entry: MethodEntry, part: 'request' | 'response', payload: Uint8Array): unknown {
     return part === 'request'
@@ -87,10 +92,10 @@ export class Codec<Reg extends Registry = Registry> {
 }
 
 /** Decodes `payload` and checks it with `check`; the typed errors name `typeName`. */
-export function decodeWith(check: TypeCheck<TSchema>, typeName: string, payload: Uint8Array): unknown {
+export function decodeWith(check: TypeCheck<TSchema>, typeName: string, payload: Uint8Array, start?: number, end?: number): unknown {
   let value: unknown;
   try {
-    value = unpack(payload);
+    value = start === undefined || start === end ? unpack(payload.subarray(start ?? 0, end)) : unpack(payload, start, end);
   } catch (err) {
     throw new DecodeError(typeName, `not one well-formed MessagePack value (${(err as Error).message})`, { cause: err });
   }

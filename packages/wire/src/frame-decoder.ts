@@ -14,6 +14,31 @@ export interface Frame {
    * longer than the frame handler (decoded values never alias it).
    */
   readonly payload: Buffer;
+  /**
+   * The buffer the payload lies in, and its range: `source.subarray(start, end)` is `payload`.
+   * Decoding in place (Codec's `*At` methods) skips a Buffer and a DataView per frame.
+   */
+  readonly source: Buffer;
+  readonly start: number;
+  readonly end: number;
+}
+
+/** A frame whose payload view is made only if someone asks for it. */
+class FrameView implements Frame {
+  #payload: Buffer | undefined;
+  constructor(
+    readonly kind: Kind,
+    readonly type: number,
+    readonly flags: number,
+    readonly id: number,
+    readonly deadlineMs: number | undefined,
+    readonly source: Buffer,
+    readonly start: number,
+    readonly end: number,
+  ) {}
+  get payload(): Buffer {
+    return (this.#payload ??= this.source.subarray(this.start, this.end));
+  }
 }
 
 /** Options of a {@link FrameDecoder}. */
@@ -99,7 +124,7 @@ export class FrameDecoder {
         if (this.#payloadHave === pending.length) {
           this.#payload = undefined;
           this.#payloadHave = 0;
-          this.#emit(pending);
+          this.#emit(pending, 0, pending.length);
         }
         continue;
       }
@@ -117,9 +142,9 @@ export class FrameDecoder {
         off += HEADER_SIZE;
       }
       if (length === 0) {
-        this.#emit(EMPTY);
+        this.#emit(EMPTY, 0, 0);
       } else if (n - off >= length) {
-        this.#emit(chunk.subarray(off, off + length));
+        this.#emit(chunk, off, off + length);
         off += length;
       } else {
         // Only now, with the length checked against maxFrame, is memory for the payload taken.
@@ -131,11 +156,12 @@ export class FrameDecoder {
 
   /** Validates a header and remembers its fields; returns the payload length. */
   #parseHeader(b: Buffer, o: number): number {
-    const length = b.readUInt32LE(o);
-    const type = b.readUInt16LE(o + 4);
+    // Plain byte arithmetic: Buffer#readUInt32LE validates its offset on every call.
+    const length = (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16)) + b[o + 3]! * 0x1000000;
+    const type = b[o + 4]! | (b[o + 5]! << 8);
     const kind = b[o + 6]!;
     const flags = b[o + 7]!;
-    const id = b.readUInt32LE(o + 8);
+    const id = (b[o + 8]! | (b[o + 9]! << 8) | (b[o + 10]! << 16)) + b[o + 11]! * 0x1000000;
     if (kind > Kind.ERROR) throw new BadKindError(kind);
     if (flags & ~KNOWN_FLAGS) throw new BadFlagsError(flags, 'bits other than 0x01 (DEADLINE) must be zero in protocol 1');
     if (flags & Flags.DEADLINE) {
@@ -151,12 +177,12 @@ export class FrameDecoder {
     return length;
   }
 
-  #emit(payload: Buffer): void {
+  #emit(source: Buffer, start: number, end: number): void {
     let deadlineMs: number | undefined;
     if (this.#flags & Flags.DEADLINE) {
-      deadlineMs = payload.readUInt32LE(0);
-      payload = payload.subarray(4);
+      deadlineMs = source.readUInt32LE(start);
+      start += 4;
     }
-    this.#onFrame({ kind: this.#kind, type: this.#type, flags: this.#flags, id: this.#id, deadlineMs, payload });
+    this.#onFrame(new FrameView(this.#kind, this.#type, this.#flags, this.#id, deadlineMs, source, start, end));
   }
 }

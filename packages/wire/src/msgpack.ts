@@ -20,6 +20,9 @@ const options: Options = {
   bundleStrings: false,
   // Decoded binary must not alias the payload: it is often a view into a reused socket chunk.
   copyBuffers: true,
+  // No extension types on the wire: an undefined the packer does not skip (a property outside
+  // the schema, an array element of an Unknown) is nil, not msgpackr's fixext "undefined".
+  encodeUndefinedAsNil: true,
 };
 /** The packer (and unpacker) for values that never hold undefined: msgpackr's fast object path. */
 export const packr = new Packr(options);
@@ -41,9 +44,10 @@ export function packerFor(mayHoldUndefined: boolean): (value: unknown) => Buffer
   return (value) => p.pack(value);
 }
 
-/** Decodes one MessagePack value that must fill `payload` exactly. */
-export function unpack(payload: Uint8Array): unknown {
-  const value: unknown = packr.unpack(payload);
+/** Decodes one MessagePack value that must fill `payload` (or its range start…end) exactly. */
+export function unpack(payload: Uint8Array, start?: number, end?: number): unknown {
+  // With a range, msgpackr reads in place and reuses the DataView it caches on the buffer.
+  const value: unknown = start === undefined ? packr.unpack(payload) : packr.unpack(payload, { start, end });
   // msgpackr returns a marker for 0xc1 ("never used" in MessagePack) instead of throwing.
   if (value === C1) throw new Error('0xc1 is not a MessagePack value');
   return value;
