@@ -8,6 +8,7 @@ import {
   DEFAULT_MAX_FRAME,
   FrameDecoder,
   FrameTooLargeError,
+  MAX_FRAME_CEILING,
   Kind,
   PROTOCOL_VERSION,
   ProtocolError,
@@ -187,7 +188,8 @@ export class Connection extends EventEmitter {
     this.#router = options.router;
     this.#now = options.now ?? process.hrtime.bigint;
     this.#logger = options.logger === null ? { warn: () => {} } : (options.logger ?? stderrLogger);
-    this.#maxFrame = options.maxFrame ?? DEFAULT_MAX_FRAME;
+    // PROTOCOL.md §2: at least 1024, at most 1 GiB.
+    this.#maxFrame = Math.min(Math.max(options.maxFrame ?? DEFAULT_MAX_FRAME, 1024), MAX_FRAME_CEILING);
     this.queue = options.queue ?? new EventQueue(options.queueOptions);
     this.#writer = new FrameWriter(socket, this.queue, { inlineLimit: options.inlineLimit });
     const metrics = options.metrics;
@@ -428,6 +430,9 @@ export class Connection extends EventEmitter {
   }
 
   #onFrame(f: Frame): void {
+    // A fatal error (e.g. a refused HELLO) may close us mid-chunk: the frames behind it in the
+    // same chunk are from a peer we no longer talk to.
+    if (this.#state === 'closed') return;
     this.#framesIn++;
     this.#opts.metrics?.frameIn(f.type, f.kind, f.end - f.start + 12);
     if (this.#state === 'handshake') {
@@ -487,8 +492,10 @@ export class Connection extends EventEmitter {
       // The frame boundary is intact: drop this event, count it, keep the connection.
       this.#eventsInvalid++;
       this.#opts.metrics?.error((err as VsockRpcError).code ?? 'DECODE_ERROR');
+      // Logged (once per kind) whether or not anyone listens: the engines always forward
+      // 'eventError', so making the line depend on listeners meant it was never written.
+      this.#warnOnce((err as VsockRpcError).code ?? 'DECODE_ERROR', `dropped an invalid '${entry.name}' event from ${this.#describePeer()}: ${(err as Error).message}`);
       if (this.listenerCount('eventError') > 0) this.emit('eventError', err);
-      else this.#warnOnce((err as VsockRpcError).code ?? 'DECODE_ERROR', `dropped an invalid '${entry.name}' event from ${this.#describePeer()}: ${(err as Error).message}`);
       return;
     }
     this.#eventsIn++;
@@ -742,7 +749,10 @@ export class Connection extends EventEmitter {
     clearTimeout(call.timer);
     call.cleanup?.();
     this.#opts.metrics?.callDone(call.method, Number(process.hrtime.bigint() - call.startNs) / 1e9, (err as VsockRpcError).code ?? 'ERROR');
-    if (this.#state === 'open' || this.#state === 'closing') this.#writer.writeUrgent(Kind.CONTROL, ControlType.CANCEL, id, Buffer.alloc(0));
+    // A REQUEST not yet written is simply taken back; a written one is cancelled (PROTOCOL.md §4).
+    if (!this.#writer.unqueueRequest(id) && (this.#state === 'open' || this.#state === 'closing')) {
+      this.#writer.writeUrgent(Kind.CONTROL, ControlType.CANCEL, id, Buffer.alloc(0));
+    }
     call.reject(err);
   }
 

@@ -1,6 +1,6 @@
 /**
  * Deterministic JSON for hashing schemas: object keys sorted, bigints and binary spelled out,
- * symbol keys (TypeBox's [Kind]) and undefined left out. Two processes that declare the same
+ * symbol keys (TypeBox's [Kind]) and undefined left out, and `required` arrays sorted. Two processes that declare the same
  * schemas produce the same text, whatever order they wrote the properties in.
  */
 export function canonicalJson(value: unknown): string {
@@ -17,7 +17,9 @@ function normalise(value: unknown): unknown {
     for (const key of Object.keys(value).sort()) {
       const v = (value as Record<string, unknown>)[key];
       if (v === undefined || typeof v === 'function') continue;
-      out[key] = normalise(v);
+      // A JSON Schema's `required` is a set: declaring properties in another order must not
+      // change the fingerprint.
+      out[key] = key === 'required' && Array.isArray(v) && v.every((x) => typeof x === 'string') ? [...(v as string[])].sort() : normalise(v);
     }
     return out;
   }

@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { decodeWith } from './codec.js';
-import { CLOCK_REQUEST_SIZE, CLOCK_RESPONSE_SIZE } from './constants.js';
+import { CLOCK_REQUEST_SIZE, CLOCK_RESPONSE_SIZE, MAX_FRAME_CEILING } from './constants.js';
 import { DecodeError } from './errors.js';
 import { pack } from './msgpack.js';
 
@@ -17,8 +17,8 @@ export const HelloSchema = Type.Object(
     fingerprint: Type.String({ maxLength: 64 }),
     /** Free-form peer name, e.g. a guest's hostname. */
     name: Type.String({ maxLength: 256 }),
-    /** Largest payload the sender accepts. */
-    maxFrame: Type.Integer({ minimum: 1024, maximum: 0xffffffff }),
+    /** Largest payload the sender accepts: 1024 … 1 GiB (PROTOCOL.md, "Limits"). */
+    maxFrame: Type.Integer({ minimum: 1024, maximum: MAX_FRAME_CEILING }),
     /** The sender's inline limit (informational: framing is the same either way). */
     inlineLimit: Type.Integer({ minimum: 0, maximum: 0xffffffff }),
     /** Registry summary: [id, name, kind ('m' message | 'r' method), hash]. */

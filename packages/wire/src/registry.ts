@@ -200,10 +200,10 @@ export function mergeRegistries<A extends Registry, B extends Registry>(
   b: B,
 ): Registry<RegMessages<A> & RegMessages<B>, RegMethods<A> & RegMethods<B>> {
   for (const name of Object.keys(b.messages)) {
-    if (name in a.messages || name in a.methods) throw new RegistryDefinitionError(`'${name}' is declared in both registries being merged`);
+    if (Object.hasOwn(a.messages, name) || Object.hasOwn(a.methods, name)) throw new RegistryDefinitionError(`'${name}' is declared in both registries being merged`);
   }
   for (const name of Object.keys(b.methods)) {
-    if (name in a.messages || name in a.methods) throw new RegistryDefinitionError(`'${name}' is declared in both registries being merged`);
+    if (Object.hasOwn(a.messages, name) || Object.hasOwn(a.methods, name)) throw new RegistryDefinitionError(`'${name}' is declared in both registries being merged`);
   }
   return new Registry(
     { ...a.messages, ...b.messages } as RegMessages<A> & RegMessages<B>,

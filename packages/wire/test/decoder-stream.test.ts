@@ -1,8 +1,9 @@
 /** The streaming decoder: any split of a multi-frame stream yields exactly the frames, in order. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Flags, FrameDecoder, HEADER_SIZE, Kind, type Frame } from '../src/index.js';
-import { RUNS, decodeAll, encodeAll, splitAt } from './helpers.js';
+import { exampleRegistry } from '../src/examples.js';
+import { Codec, DecodeError, Flags, FrameDecoder, HEADER_SIZE, Kind, type Frame } from '../src/index.js';
+import { RUNS, decodeAll, encodeAll, messageexp, splitAt } from './helpers.js';
 
 interface Spec {
   kind: Kind;
@@ -109,5 +110,47 @@ describe('FrameDecoder on a multi-frame stream', () => {
     expect(frames).toHaveLength(1);
     expect(frames[0]).toMatchObject({ kind: Kind.REQUEST, type: 100, id: 7, flags: 1, deadlineMs: 10 });
     expect([...frames[0]!.payload]).toEqual([0x91, 0xc3]);
+  });
+});
+
+describe('in-place decoding: Frame.source/start/end and Codec.decodeMessageAt', () => {
+  const codec = new Codec(exampleRegistry);
+  const entry = exampleRegistry.message('messageexp');
+
+  it('decodes each frame of any split stream in place, exactly as from its payload copy', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(messageexp, fc.boolean()), { minLength: 1, maxLength: 10 }), fc.array(fc.nat(), { maxLength: 10 }), (msgs, cuts) => {
+        const { bytes } = encodeAll(
+          msgs.map(([m, asRequest]) =>
+            asRequest
+              ? { kind: Kind.REQUEST, type: 100, id: 1, payload: codec.encodeRequest('echo', m), deadlineMs: 5 }
+              : { kind: Kind.EVENT, type: entry.id, id: 0, payload: codec.encodeMessage('messageexp', m) },
+          ),
+        );
+        const got: unknown[] = [];
+        const dec = new FrameDecoder((f) => {
+          expect(f.source.subarray(f.start, f.end).equals(f.payload)).toBe(true);
+          const inPlace = codec.decodeMessageAt(entry, f.source, f.start, f.end);
+          expect(inPlace).toEqual(codec.decodeMessage(entry, f.payload));
+          got.push(inPlace);
+        });
+        for (const c of splitAt(bytes, cuts)) dec.push(c);
+        dec.end();
+        expect(got).toEqual(msgs.map(([m]) => m));
+      }),
+      RUNS,
+    );
+  });
+
+  it('a range is one value exactly: bytes around it do not count, a value overrunning it is DECODE_ERROR', () => {
+    const one = codec.encodeMessage('messageexp', { timestamp: 1n, str: 'abc' });
+    const padded = Buffer.concat([Buffer.from([0xc1, 0xc1]), one, Buffer.from([0x01, 0x02])]);
+    expect(codec.decodeMessageAt(entry, padded, 2, 2 + one.length)).toEqual({ timestamp: 1n, str: 'abc' });
+    // The value continues past `end` (the source does too): truncated within its range.
+    expect(() => codec.decodeMessageAt(entry, padded, 2, 2 + one.length - 1)).toThrow(DecodeError);
+    // Trailing bytes inside the range.
+    expect(() => codec.decodeMessageAt(entry, Buffer.concat([one, Buffer.from([0x00])]), 0, one.length + 1)).toThrow(DecodeError);
+    expect(() => codec.decodeMessageAt(entry, padded, 0, 1)).toThrow(DecodeError); // 0xc1
+    expect(() => codec.decodeMessageAt(entry, padded, 2, 2)).toThrow(DecodeError); // empty
   });
 });

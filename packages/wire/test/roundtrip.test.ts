@@ -90,6 +90,21 @@ describe('exampleRegistry round trip (property-based)', () => {
     expect(small.subarray(4 + 9 + 3, 4 + 9 + 4)).toEqual(Buffer.from([0xcf]));
   });
 
+  it('no extension types: an undefined outside the schema travels as nil, never as msgpackr\'s fixext', () => {
+    // TypeBox objects accept additional properties, so such a value passes the outbound check.
+    const value = { timestamp: 1n, str: 'x', extra: undefined } as unknown as { timestamp: bigint; str: string };
+    for (const bytes of [
+      codec.encodeMessage('messageexp', value),
+      codec.encodeMessage('example1', { strvec: [{ str: 'a', note: undefined } as { str: string }], data: 1 }),
+      codec.encodeMessage('example2', { strvec: [], data: 1, extra: undefined } as { strvec: []; data: number }),
+      pack({ code: 'X', message: 'm', details: [undefined, { a: undefined }] }),
+    ]) {
+      expect(bytes.includes(Buffer.from([0xd4, 0x00, 0x00]))).toBe(false);
+      expect(() => unpack(bytes)).not.toThrow();
+    }
+    expect(codec.decodeMessage(exampleRegistry.message('messageexp'), codec.encodeMessage('messageexp', value))).toMatchObject({ timestamp: 1n, str: 'x' });
+  });
+
   it('numbers never travel as int 64 / uint 64', () => {
     fc.assert(
       fc.property(finiteDouble, (x) => {

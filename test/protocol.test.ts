@@ -1,0 +1,196 @@
+/**
+ * PROTOCOL.md is normative: its worked examples are the encoder's exact bytes, its fingerprint is
+ * exampleRegistry's, and every number in its tables is the one in @vsock-rpc/wire's constants.
+ * Imports the built package (run `npx tsc -b packages/wire` first).
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import {
+  CLOCK_REQUEST_SIZE, CLOCK_RESPONSE_SIZE, Codec, ControlType, DEFAULT_INLINE_LIMIT, DEFAULT_MAX_FRAME, Flags, FrameDecoder, FrameEncoder,
+  HEADER_SIZE, KNOWN_FLAGS, Kind, MAX_FRAME_CEILING, MAX_TYPE_ID, PROTOCOL_VERSION, RESERVED_ID_MIN, decodeErrorPayload, encodeErrorPayload,
+  type Frame,
+} from '@vsock-rpc/wire';
+import { exampleRegistry } from '@vsock-rpc/wire/examples';
+
+const protocolPath = fileURLToPath(new URL('../PROTOCOL.md', import.meta.url));
+const doc = readFileSync(protocolPath, 'utf8');
+const codec = new Codec(exampleRegistry);
+
+/** The bytes of the fenced block tagged ```hex <tag>: hex pairs, and `XX … (N bytes of XX)` for runs. */
+function hexBlock(tag: string): Buffer {
+  const blocks = [...doc.matchAll(/^```hex (\S+)\n([\s\S]*?)^```$/gm)].filter((m) => m[1] === tag);
+  expect(blocks, `exactly one \`\`\`hex ${tag} block in PROTOCOL.md`).toHaveLength(1);
+  const bytes: number[] = [];
+  for (const raw of blocks[0]![2]!.split('\n')) {
+    const line = raw.trim();
+    if (!line) continue;
+    const run = /^([0-9a-f]{2})\s*(?:…|\.\.\.)\s*\((\d+) bytes of ([0-9a-f]{2})\)$/i.exec(line);
+    if (run) {
+      expect(run[1]!.toLowerCase(), `run notation in ${tag}`).toBe(run[3]!.toLowerCase());
+      for (let i = 0; i < Number(run[2]); i++) bytes.push(parseInt(run[3]!, 16));
+      continue;
+    }
+    for (const tok of line.split(/\s+/)) {
+      if (!/^[0-9a-f]{2}$/i.test(tok)) throw new Error(`PROTOCOL.md block ${tag}: '${tok}' is not a hex byte`);
+      bytes.push(parseInt(tok, 16));
+    }
+  }
+  return Buffer.from(bytes);
+}
+
+/** The markdown section starting at `heading` (up to the next heading of the same or higher level). */
+function section(heading: string): string {
+  const start = doc.indexOf(heading);
+  expect(start, `section '${heading}' in PROTOCOL.md`).toBeGreaterThanOrEqual(0);
+  const level = /^#+/.exec(heading)![0].length;
+  const rest = doc.slice(start + heading.length);
+  const end = rest.search(new RegExp(`^#{1,${level}} `, 'm'));
+  return end < 0 ? rest : rest.slice(0, end);
+}
+
+/** `text` with every run of whitespace (line breaks of the markdown included) as one space. */
+const flat = (text: string) => text.replace(/\s+/g, ' ');
+
+/** Rows of the first markdown table in `text`, as trimmed cells, header and separator left out. */
+function tableRows(text: string): string[][] {
+  const all = text.split('\n');
+  const first = all.findIndex((l) => l.trim().startsWith('|'));
+  const end = all.findIndex((l, i) => i > first && !l.trim().startsWith('|'));
+  const lines = all.slice(first, end < 0 ? undefined : end);
+  return lines.slice(2).map((l) => l.trim().replace(/^\||\|$/g, '').split('|').map((c) => c.trim()));
+}
+
+function decodeFrames(bytes: Buffer): Frame[] {
+  const frames: Frame[] = [];
+  const dec = new FrameDecoder((f) => frames.push(f));
+  dec.push(bytes);
+  dec.end();
+  return frames;
+}
+
+describe('PROTOCOL.md §10 worked examples', () => {
+  it('parses the notation: the large-frame block is 12 + 5008 bytes ending in 5000 × 0x41', () => {
+    const large = hexBlock('large-frame');
+    expect(large.length).toBe(12 + 5008);
+    expect(large.subarray(20).equals(Buffer.alloc(5000, 0x41))).toBe(true);
+    expect(hexBlock('small-frame').length).toBe(12 + 30);
+  });
+
+  it('small frame: messageexp event, one inline chunk', () => {
+    const expected = hexBlock('small-frame');
+    const enc = new FrameEncoder();
+    enc.push(Kind.EVENT, 4, 0, codec.encodeMessage('messageexp', { timestamp: 1234567890123456789n, str: 'HELLO' }));
+    const chunks = enc.take();
+    expect(chunks).toHaveLength(1);
+    expect(chunks[0]!.toString('hex')).toBe(expected.toString('hex'));
+    const [f] = decodeFrames(expected);
+    expect(codec.decodeMessage(exampleRegistry.messageById(f!.type)!, f!.payload)).toEqual({ timestamp: 1234567890123456789n, str: 'HELLO' });
+  });
+
+  it('large frame: example0 of 5000 × "A", two chunks (12-byte header, 5008-byte payload)', () => {
+    const expected = hexBlock('large-frame');
+    const enc = new FrameEncoder();
+    const payload = codec.encodeMessage('example0', { str: 'A'.repeat(5000) });
+    enc.push(Kind.EVENT, 0, 0, payload);
+    const chunks = enc.take();
+    expect(chunks.map((c) => c.length)).toEqual([12, 5008]);
+    expect(chunks[1]!.buffer).toBe(payload.buffer); // not copied
+    expect(Buffer.concat(chunks).toString('hex')).toBe(expected.toString('hex'));
+    const [f] = decodeFrames(expected);
+    expect(codec.decodeMessage(exampleRegistry.messageById(f!.type)!, f!.payload)).toEqual({ str: 'A'.repeat(5000) });
+  });
+
+  it('request frame: echo, call id 7, deadline 250 ms', () => {
+    const expected = hexBlock('request-frame');
+    const enc = new FrameEncoder();
+    enc.push(Kind.REQUEST, exampleRegistry.method('echo').id, 7, codec.encodeRequest('echo', { timestamp: 42n, str: 'X' }), 250);
+    const chunks = enc.take();
+    expect(chunks).toHaveLength(1);
+    expect(chunks[0]!.toString('hex')).toBe(expected.toString('hex'));
+    const [f] = decodeFrames(expected);
+    expect([f!.kind, f!.type, f!.id, f!.flags, f!.deadlineMs]).toEqual([Kind.REQUEST, 100, 7, Flags.DEADLINE, 250]);
+    expect(codec.decodeMethod(exampleRegistry.methodById(100)!, 'request', f!.payload)).toEqual({ timestamp: 42n, str: 'X' });
+  });
+
+  it('error frame: UNKNOWN_METHOD answering call 7', () => {
+    const expected = hexBlock('error-frame');
+    const enc = new FrameEncoder();
+    enc.push(Kind.ERROR, 100, 7, encodeErrorPayload({ code: 'UNKNOWN_METHOD', message: 'no handler' }));
+    const chunks = enc.take();
+    expect(chunks).toHaveLength(1);
+    expect(chunks[0]!.toString('hex')).toBe(expected.toString('hex'));
+    const [f] = decodeFrames(expected);
+    expect([f!.kind, f!.type, f!.id]).toEqual([Kind.ERROR, 100, 7]);
+    expect(decodeErrorPayload(f!.payload)).toEqual({ code: 'UNKNOWN_METHOD', message: 'no handler' });
+  });
+
+  it('the four examples decode as one stream, in order', () => {
+    const stream = Buffer.concat(['small-frame', 'large-frame', 'request-frame', 'error-frame'].map(hexBlock));
+    expect(decodeFrames(stream).map((f) => [f.kind, f.type, f.id])).toEqual([[1, 4, 0], [1, 0, 0], [2, 100, 7], [4, 100, 7]]);
+  });
+
+  it('the fingerprint quoted in §10 is exampleRegistry.fingerprint', () => {
+    const quoted = /fingerprint\s*`([0-9a-f]+)`/.exec(section('## 10. Worked examples'));
+    expect(quoted, 'a fingerprint in §10').not.toBeNull();
+    expect(quoted![1]).toMatch(/^[0-9a-f]{32}$/);
+    expect(quoted![1]).toBe(exampleRegistry.fingerprint);
+  });
+});
+
+describe('PROTOCOL.md tables and numbers equal src/constants.ts', () => {
+  it('kinds', () => {
+    const rows = tableRows(section('### Kinds'));
+    const kinds = Object.fromEntries(rows.map((r) => [r[1]!, Number(r[0])]));
+    expect(kinds).toEqual({ ...Kind });
+    expect(flat(section('### Kinds'))).toContain(`A kind above ${Kind.ERROR} is a protocol error`);
+  });
+
+  it('flags', () => {
+    const rows = tableRows(section('### Flags'));
+    const flags = Object.fromEntries(rows.map((r) => [r[1]!, Number(r[0])]));
+    expect(flags).toEqual({ ...Flags });
+    expect(rows.reduce((m, r) => m | Number(r[0]), 0)).toBe(KNOWN_FLAGS);
+  });
+
+  it('reserved ids and control types', () => {
+    const s4 = section('## 4. Reserved TYPE_ ids and control frames');
+    const rows = tableRows(s4);
+    const types = Object.fromEntries(rows.map((r) => [r[1]!, Number(r[0])]));
+    expect(types).toEqual({ ...ControlType });
+    const range = /Ids (0x[0-9A-F]+)–(0x[0-9A-F]+) are reserved for the protocol; registries use 0–(0x[0-9A-F]+)/.exec(flat(s4));
+    expect(range).not.toBeNull();
+    expect(Number(range![1])).toBe(RESERVED_ID_MIN);
+    expect(Number(range![2])).toBe(MAX_TYPE_ID);
+    expect(Number(range![3])).toBe(RESERVED_ID_MIN - 1);
+    expect(flat(s4)).toContain(`${CLOCK_REQUEST_SIZE} bytes: i64 T1`);
+    expect(flat(s4)).toContain(`${CLOCK_RESPONSE_SIZE} bytes: i64 T1 (echoed), i64 T1′, i64 T2′`);
+  });
+
+  it('the 12-byte header', () => {
+    const s2 = section('## 2. Frames');
+    expect(flat(s2)).toContain(`A frame is a ${HEADER_SIZE}-byte header`);
+    const rows = tableRows(s2);
+    expect(rows.map((r) => r[2])).toEqual(['`length`', '`type`', '`kind`', '`flags`', '`id`']);
+    let next = 0;
+    for (const [offset, size] of rows) {
+      expect(Number(offset)).toBe(next); // contiguous, no padding
+      next += Number(size);
+    }
+    expect(next).toBe(HEADER_SIZE);
+  });
+
+  it('limits: default maxFrame, its bounds, the inline limit, the protocol version', () => {
+    const limits = flat(section('### Limits'));
+    const def = /default (\d+) MiB\s*\(([\d  ]+)\)/.exec(limits);
+    expect(def).not.toBeNull();
+    expect(Number(def![1]) * 1024 * 1024).toBe(DEFAULT_MAX_FRAME);
+    expect(Number(def![2]!.replace(/\D/g, ''))).toBe(DEFAULT_MAX_FRAME);
+    const bounds = /at least (\d+), at most (\d+) GiB/.exec(limits);
+    expect(Number(bounds![2]) * 1024 ** 3).toBe(MAX_FRAME_CEILING);
+    expect(flat(section('### Small and large payloads'))).toContain(`(the reference uses ${DEFAULT_INLINE_LIMIT} bytes or less)`);
+    expect(flat(section('## 10. Worked examples'))).toContain(`Above the ${DEFAULT_INLINE_LIMIT}-byte inline limit`);
+    expect(doc).toContain(`# vsock-rpc wire protocol, version ${PROTOCOL_VERSION}`);
+    expect(flat(section('## 5. Handshake'))).toContain(`protocol version: ${PROTOCOL_VERSION}`);
+  });
+});
