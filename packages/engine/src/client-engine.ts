@@ -2,6 +2,7 @@ import { dial, formatAddress, type TransportAddress } from '@vsock-rpc/vsock';
 import type { MessageName, MessageOf, MethodName, Registry, RequestOf, ResponseOf } from '@vsock-rpc/wire';
 import { Codec, VsockRpcError } from '@vsock-rpc/wire';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
+import { ClockSync, type SyncOptions, type SyncResult } from './clock-sync.js';
 import { Connection, type CallOptions, type ClockSample } from './connection.js';
 import { EngineBase, type EngineOptions } from './engine-base.js';
 import { ConnectionClosedError, HelloMismatchError } from './errors.js';
@@ -23,6 +24,12 @@ export interface ClientEngineOptions<Reg extends Registry> extends EngineOptions
   readonly callWaitMs?: number;
   /** Stops connecting and closes the engine. */
   readonly signal?: AbortSignal;
+  /**
+   * Clock sync with the server (default on): a burst of `samples` exchanges (default 8) after
+   * each (re)connect and every `intervalMs` (default 3000) while connected; see {@link ClientEngine.clock}.
+   * `false`: no automatic syncs (`syncClock()` still works).
+   */
+  readonly clock?: { readonly intervalMs?: number; readonly samples?: number } | false;
 }
 
 /**
@@ -43,6 +50,8 @@ export interface ClientEngineOptions<Reg extends Registry> extends EngineOptions
 export class ClientEngine<Reg extends Registry> extends EngineBase<Reg> {
   readonly address: TransportAddress | string;
   readonly queue: EventQueue;
+  /** The server's clock: offset, errorBound, driftPpm, lastSync, toLocal/toRemote (see {@link ClockSync}). */
+  readonly clock: ClockSync;
   #options: ClientEngineOptions<Reg>;
   readonly #codec: Codec;
   #connection: Connection | undefined;
@@ -59,6 +68,8 @@ export class ClientEngine<Reg extends Registry> extends EngineBase<Reg> {
     this.#options = options;
     this.queue = new EventQueue(options.queue);
     this.#codec = new Codec(options.registry);
+    const clock = options.clock === false ? {} : (options.clock ?? {});
+    this.clock = new ClockSync((t) => this.clockExchange(t), { intervalMs: clock.intervalMs, samples: clock.samples, now: this.now, metrics: this.metrics });
     this.metrics.sources = {
       queueDepth: () => this.queue.length,
       dropped: () => {
@@ -144,6 +155,11 @@ export class ClientEngine<Reg extends Registry> extends EngineBase<Reg> {
     return c.clockExchange(timeoutMs);
   }
 
+  /** One clock sync now (a burst, minimum-delay sample kept); also updates {@link clock}. */
+  syncClock(options?: SyncOptions): Promise<SyncResult> {
+    return this.clock.sync(options);
+  }
+
   /** Resolves when every queued event has been written to the socket. */
   async flush(): Promise<void> {
     await this.#connection?.drained();
@@ -169,6 +185,7 @@ export class ClientEngine<Reg extends Registry> extends EngineBase<Reg> {
   async close(timeoutMs = 5000): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.clock.close();
     clearTimeout(this.#reconnectTimer);
     this.#connectAbort.abort();
     const c = this.#connection;
@@ -220,13 +237,20 @@ export class ClientEngine<Reg extends Registry> extends EngineBase<Reg> {
     const peer = await connection.ready;
     this.#attempt = 0;
     this.#connects++;
+    if (this.#options.clock !== false) {
+      this.clock.reset(); // a new connection may lead to another machine's clock
+      this.clock.start();
+    }
     this.emit('connected', peer);
   }
 
   #onClose(connection: Connection, err: Error | undefined): void {
     if (this.#connection !== connection) return;
     const wasOpen = connection.peer !== undefined;
-    if (wasOpen) this.emit('disconnected', err);
+    if (wasOpen) {
+      this.clock.stop();
+      this.emit('disconnected', err);
+    }
     if (this.#closed) return;
     if (err instanceof HelloMismatchError) {
       this.#closed = true;
@@ -234,7 +258,7 @@ export class ClientEngine<Reg extends Registry> extends EngineBase<Reg> {
       return;
     }
     if (!wasOpen) return; // a failed attempt: #firstConnect or #scheduleReconnect handles it
-    if ((this.#options.offline ?? 'queue') === 'drop') this.#droppedOffline += this.queue.clear();
+    if ((this.#options.offline ?? 'queue') === 'drop') this.#droppedOffline += this.queue.clear(false); // counted once, as offline
     if ((this.#options.reconnect ?? true) === false) return;
     this.#scheduleReconnect(err);
   }

@@ -52,6 +52,8 @@ export class EngineMetrics {
   readonly #errors = new Map<string, number>();
   readonly #latency = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 });
   readonly #callHistogram: Histogram<string> | undefined;
+  // The constant labels (e.g. role), which observations must carry like every collected metric.
+  #constLabels: Record<string, string> = {};
   #rttNs: bigint | undefined;
   #clock: ClockFigures | undefined;
   /** Reads queue depth, drops and connections at scrape time. */
@@ -66,6 +68,7 @@ export class EngineMetrics {
     const p = options.prefix ?? 'vsockrpc_';
     const registers = [prom];
     const constLabels = options.labels ?? {};
+    this.#constLabels = constLabels;
     const constNames = Object.keys(constLabels);
     const self = this;
     const typeName = (t: number) => CONTROL_NAMES[t] ?? registry.messageById(t)?.name ?? registry.methodById(t)?.name ?? String(t);
@@ -162,7 +165,7 @@ export class EngineMetrics {
       });
     clockGauge('clock_offset_seconds', 'Clock offset, local minus remote', (c) => Number(c.offsetNs) / 1e9);
     clockGauge('clock_error_bound_seconds', 'Error bound of the clock offset (delay / 2)', (c) => Number(c.errorBoundNs) / 1e9);
-    clockGauge('clock_drift_ppm', 'Estimated drift of the remote clock, ppm', (c) => c.driftPpm);
+    clockGauge('clock_drift_ppm', 'Estimated drift d(local − remote)/d(local) in ppm: positive means the local clock runs faster', (c) => c.driftPpm);
     clockGauge('clock_last_sync_timestamp_seconds', 'Unix time of the last clock sync', (c) => c.lastSyncMs / 1000);
   }
 
@@ -191,7 +194,7 @@ export class EngineMetrics {
   /** Records a finished call. */
   callDone(method: string, seconds: number, code: string): void {
     this.#latency.recordValue(Math.max(1, Math.round(seconds * 1e6)));
-    this.#callHistogram?.observe({ method, code }, seconds);
+    this.#callHistogram?.observe({ ...this.#constLabels, method, code }, seconds);
   }
 
   /** Records a keepalive round trip. */
