@@ -7,6 +7,7 @@ export default defineConfig({
     include: [
       'packages/*/test/**/*.test.ts',
       'envtest/test/**/*.test.ts',
+      'bench/test/**/*.test.ts',
       'test/**/*.test.ts',
     ],
     exclude: ['**/node_modules/**', 'test/vm/nested/**'],

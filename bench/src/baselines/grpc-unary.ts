@@ -1,0 +1,30 @@
+// Variants "grpc-js" of the round-trip workloads: unary Echo calls (protobuf).
+import type { RateResult } from '../peers/clock.js';
+import type { LatencyResult } from '../peers/latency.js';
+import type { PingPongParams } from '../peers/raw-pingpong.js';
+import type { Variant } from '../workload.js';
+import { callRateSample, latencySample } from './checks.js';
+
+export const grpcUnary: Variant<'latency'> = {
+  name: 'grpc-js',
+  description: 'sequential unary Echo calls of one MessageExp over unix://',
+  baseline: true,
+  async run(ctx) {
+    const params: PingPongParams = { ...ctx.limits, inflight: 1 };
+    const r = await ctx.runPeers<unknown, LatencyResult | RateResult>({ impl: 'grpc-unary', params: { ...params } });
+    return latencySample(r.client);
+  },
+};
+
+export function grpcConcurrent(inflight: number): Variant<'rate'> {
+  return {
+    name: 'grpc-js',
+    description: `${inflight} unary Echo calls kept in flight on one channel`,
+    baseline: true,
+    async run(ctx) {
+      const params: PingPongParams = { ...ctx.limits, inflight };
+      const r = await ctx.runPeers<unknown, LatencyResult | RateResult>({ impl: 'grpc-unary', params: { ...params } });
+      return callRateSample(r.client);
+    },
+  };
+}

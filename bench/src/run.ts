@@ -1,0 +1,53 @@
+// `node bench/dist/run.js [--quick] [--json FILE] [--only NAME[,NAME]] [--reps N] [--out DIR]`
+// Runs the workloads, then writes REPORT.md, the SVG charts and optionally the JSON.
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ArgsError, parseArgs, selectWorkloads, usage, type Options } from './args.js';
+import { describeMachine } from './machine.js';
+import { findTaskset } from './placement.js';
+import { createProgress } from './progress.js';
+import { runWorkload, type WorkloadResult } from './runner/schedule.js';
+import { writeOutputs } from './report/write.js';
+import { workloads } from './workloads.js';
+
+const DEFAULT_REPS = 5;
+const QUICK_REPS = 3;
+
+async function main(opts: Options): Promise<number> {
+  const selected = selectWorkloads(workloads, opts.only);
+  const reps = opts.reps ?? (opts.quick ? QUICK_REPS : DEFAULT_REPS);
+  const taskset = findTaskset();
+  const machine = describeMachine(taskset);
+  const progress = createProgress();
+  if (!taskset) progress.note('bench: taskset not found or not permitted; latency workloads run unpinned');
+  const t0 = performance.now();
+  const results: WorkloadResult[] = [];
+  for (const w of selected) {
+    results.push(await runWorkload(w, { quick: opts.quick, reps, taskset, cores: machine.cores, progress }));
+  }
+  progress.done();
+  machine.loadEnd = os.loadavg()[0] ?? 0;
+  const outDir = opts.out ?? fileURLToPath(new URL('../results', import.meta.url));
+  const written = writeOutputs({ results, machine, opts, reps, outDir, wallSeconds: (performance.now() - t0) / 1000 });
+  for (const line of written.lines) process.stdout.write(`${line}\n`);
+  process.stderr.write(`bench: wrote ${path.relative(process.cwd(), written.report)}${opts.json ? ` and ${opts.json}` : ''}\n`);
+  return results.some((r) => r.runs.some((run) => run.error)) ? 1 : 0;
+}
+
+let opts: Options;
+try {
+  opts = parseArgs(process.argv.slice(2));
+  if (opts.help) {
+    process.stdout.write(`${usage}\n`);
+  } else {
+    process.exitCode = await main(opts);
+  }
+} catch (err) {
+  if (err instanceof ArgsError) {
+    process.stderr.write(`bench: ${err.message}\n${usage}\n`);
+    process.exitCode = 2;
+  } else {
+    throw err;
+  }
+}
