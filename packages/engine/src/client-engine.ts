@@ -78,6 +78,10 @@ export class ClientEngine<Reg extends Registry> extends EngineBase<Reg> {
       },
       connections: () => (this.connected ? 1 : 0),
     };
+    // A slow pull-consumer (recv / for await) pauses reading, as on the server: the inbox stays
+    // bounded and the server's queue for us applies its policy.
+    this.inbox.onFull = () => this.#connection?.pause('inbox');
+    this.inbox.onDrain = () => this.#connection?.resume('inbox');
     options.signal?.addEventListener('abort', () => void this.close(0), { once: true });
   }
 
@@ -192,6 +196,7 @@ export class ClientEngine<Reg extends Registry> extends EngineBase<Reg> {
     if (c && c.state === 'open') await c.close(timeoutMs);
     else c?.destroy();
     this.queue.close(new ConnectionClosedError('engine closed'));
+    this.queue.clear(); // what never left is counted as dropped, as documented above
     this.inbox.end();
   }
 
@@ -230,6 +235,7 @@ export class ClientEngine<Reg extends Registry> extends EngineBase<Reg> {
       handshakeTimeoutMs: Math.min(timeoutMs, this.#options.handshakeTimeoutMs ?? 10_000),
     });
     this.#connection = connection;
+    if (this.inbox.full) connection.pause('inbox');
     connection.on('close', (err?: Error) => this.#onClose(connection, err));
     connection.on('eventError', (err: Error) => {
       if (this.listenerCount('eventError') > 0) this.emit('eventError', err);

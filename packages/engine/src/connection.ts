@@ -712,6 +712,12 @@ export class Connection extends EventEmitter {
       this.#fail(this.#goawayReceived, false);
       return;
     }
+    // Any code but SHUTDOWN means the peer has failed the connection (PROTOCOL.md §6) and will
+    // answer nothing more: report its code now instead of a clean close once the socket ends.
+    if (code !== 'SHUTDOWN') {
+      this.#fail(this.#goawayReceived, true);
+      return;
+    }
     if (this.#state === 'open') this.#state = 'closing';
   }
 

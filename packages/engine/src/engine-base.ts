@@ -33,6 +33,11 @@ export interface EngineOptions<Reg extends Registry> {
   readonly maxConcurrentCalls?: number;
   /** Our calls in flight on one connection (default 65 536). */
   readonly maxPendingCalls?: number;
+  /**
+   * Event-handler promises pending on one connection before it stops reading (default 1024);
+   * reading resumes when half of them have settled. This is how a slow handler slows its peer.
+   */
+  readonly maxPendingHandlers?: number;
   /** Publish metrics into this prom-client registry. */
   readonly promRegistry?: PromRegistry;
   /** Metric name prefix (default 'vsockrpc_'). */
@@ -90,8 +95,11 @@ export abstract class EngineBase<Reg extends Registry> extends EventEmitter {
    * handler do not reach recv(). Returns a function that removes the handler.
    */
   override on<K extends MessageName<Reg>>(type: K, handler: (value: MessageOf<Reg, K>, peer: PeerContext) => unknown): () => void;
-  /** EventEmitter listeners for the engine's lifecycle events. */
-  override on(event: string | symbol, listener: (...args: any[]) => void): this;
+  /**
+   * EventEmitter listeners for the engine's lifecycle events. A message name never lands here
+   * (so a handler of the wrong type for a message is a compile error, not a silent fallback).
+   */
+  override on<E extends string | symbol>(event: E & Exclude<E, MessageName<Reg>>, listener: (...args: any[]) => void): this;
   override on(type: string | symbol, handler: (...args: any[]) => unknown): any {
     if (typeof type === 'string' && this.isMessageName(type)) return this.router.on(type, handler as (v: unknown, p: PeerContext) => unknown);
     return super.on(type, handler as (...args: any[]) => void);
@@ -150,6 +158,7 @@ export abstract class EngineBase<Reg extends Registry> extends EventEmitter {
       handshakeTimeoutMs: o.handshakeTimeoutMs,
       maxConcurrentCalls: o.maxConcurrentCalls,
       maxPendingCalls: o.maxPendingCalls,
+      maxPendingHandlers: o.maxPendingHandlers,
       keepaliveMs: o.keepaliveMs,
       idleTimeoutMs: o.idleTimeoutMs,
       now: this.now,

@@ -157,10 +157,16 @@ export class EventQueue {
     for (const w of this.#waiters.splice(0)) w.reject(err);
   }
 
-  /** Drops everything held (counted as dropped-oldest) and returns how many. */
-  clear(): number {
+  /**
+   * Drops everything held and returns how many. They are counted as dropped-oldest unless
+   * `countAsOldest` is false (the caller counts them under its own reason, e.g. offline).
+   */
+  clear(countAsOldest = true): number {
     const n = this.#size;
-    while (this.#size > 0) this.#dropHead();
+    while (this.#size > 0) {
+      if (countAsOldest) this.#dropHead();
+      else this.takePayload();
+    }
     return n;
   }
 

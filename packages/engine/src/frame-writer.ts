@@ -103,6 +103,23 @@ export class FrameWriter {
     this.schedule();
   }
 
+  /**
+   * Removes a REQUEST still waiting in the call lane (not yet written); true if it was there.
+   * A call abandoned that early must not send CANCEL: CANCEL goes on the urgent lane and would
+   * overtake its own REQUEST, leaving the peer's handler running for a call nobody waits for.
+   */
+  unqueueRequest(id: number): boolean {
+    const calls = this.#calls;
+    for (let i = 0; i < calls.length; i++) {
+      const f = calls[i]!;
+      if (f.kind === Kind.REQUEST && f.id === id) {
+        calls.splice(i, 1);
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** Arranges a flush on the next turn of the event loop. */
   schedule(): void {
     if (this.#scheduled || this.#waitingDrain || this.#closed || !this.#open) return;

@@ -69,12 +69,14 @@ export class ServerEngine<Reg extends Registry> extends EngineBase<Reg> {
       dropped: () => {
         let oldest = 0;
         let newest = 0;
+        let rejected = 0;
         for (const c of this.#connections) {
           const s = c.queue.stats();
           oldest += s.droppedOldest;
           newest += s.droppedNewest;
+          rejected += s.rejected;
         }
-        return { oldest, newest };
+        return { oldest, newest, rejected };
       },
       connections: () => this.#peers.size,
     };
