@@ -8,7 +8,12 @@
  * - Exporters ({@link ConsoleExporter}, {@link JsonlExporter}, {@link PerfettoExporter}):
  *   stream the merged timeline to a `Writable` or a file, with bounded buffering.
  *
- * The guest agent and host collector (which need `@vsock-rpc/engine`) come later.
+ * - {@link traceRegistry}: the wire registry of the trace protocol (TYPE_ ids 0x7000 … 0x70FF).
+ * - {@link createTraceAgent} / {@link TraceAgent} (guest): `emit` never blocks; batches,
+ *   converts timestamps to the host clock, numbers events, sends heartbeats.
+ * - {@link createCollector} / {@link Collector} (host): many agents on one address, merged with
+ *   host-side events into one timeline; {@link Timeline} is the same merge without the server,
+ *   for a collector split across threads.
  *
  * @packageDocumentation
  */
@@ -26,3 +31,15 @@ export {
 } from './schema.js';
 export { WatermarkMerge, type WatermarkMergeOptions, type MergeStats } from './merge.js';
 export * from './exporters/index.js';
+export {
+  traceRegistry,
+  TraceTypeIds,
+  TRACE_TYPE_ID_MIN,
+  TRACE_TYPE_ID_MAX,
+  TraceAgentStatus,
+  TraceClockReport,
+  type TraceRegistry,
+} from './registry.js';
+export { Timeline, type TimelineOptions, type TimelineStats, type SourceStats } from './timeline.js';
+export { TraceAgent, createTraceAgent, type AgentEvent, type TraceAgentOptions, type TraceAgentStats } from './agent.js';
+export { Collector, createCollector, PeerSources, type CollectorOptions, type CollectorStats } from './collector.js';

@@ -1,0 +1,132 @@
+/**
+ * `envtest client`: the guest side. Two threads as in the original — connect (trace agent:
+ * ClientEngine + clock sync, converts timestamps, sends batches) and hook (random events).
+ */
+import { hostname } from 'node:os';
+import { MessageChannel } from 'node:worker_threads';
+import type { TraceAgentStats } from '@vsock-rpc/trace';
+import type { CommandSpec } from '../args.js';
+import { summaryClock, writeSummary, type Summary } from '../summary.js';
+import { WorkerHandle, within } from '../worker-handle.js';
+
+/** The default target: the host (CID 2), port 11451 (see README: the C++ original really used 47916). */
+export const DEFAULT_CONNECT = 'vsock://2:11451';
+
+/** Options of {@link runClient}. */
+export interface ClientOptions {
+  connect: string;
+  name: string;
+  /** Stop after this many events (0: no limit). */
+  count: number;
+  /** Events per second. */
+  rate: number;
+  /** Stop after this many seconds (0: no limit). */
+  durationS: number;
+  /** Shift this guest's clock (to see the conversion at work on one machine). */
+  clockSkewNs: bigint;
+  summaryPath?: string;
+  /** Stops the client (SIGINT/SIGTERM): the hook stops, what it made is flushed. */
+  signal?: AbortSignal;
+  log?: (line: string) => void;
+  /** Called once connected and the clock is synced. */
+  onReady?: () => void;
+}
+
+/** A default source name: host name and pid, so that several clients on one guest differ. */
+export function defaultClientName(): string {
+  return `${hostname()}-${process.pid}`;
+}
+
+/** The command line of `envtest client`. */
+export const clientSpec: CommandSpec = {
+  name: 'client',
+  summary: 'Guest side: generate events, convert their timestamps to the host clock, send them.',
+  description: [
+    'Threads: hook (random uppercase strings of 1..65 chars at random intervals, monotonic timestamps)',
+    '         → connect (trace agent: ClientEngine, clock sync with the host, batches) → server',
+    'Exits 0 once --count events are sent and flushed, after --duration, or on ctrl-C.',
+  ].join('\n'),
+  options: {
+    connect: { type: 'string', value: 'ADDR', help: `server address (default ${DEFAULT_CONNECT}; also unix:///path, tcp://host:port, hybrid:///path:port)` },
+    name: { type: 'string', value: 'NAME', help: 'source name on the timeline (default <hostname>-<pid>)' },
+    count: { type: 'string', value: 'N', help: 'stop after N events (default: no limit)' },
+    rate: { type: 'string', value: 'R', help: 'events per second, at random intervals (default 200)' },
+    duration: { type: 'string', value: 'S', help: 'stop after S seconds (default: no limit)' },
+    'clock-skew-ns': { type: 'string', value: 'N', help: "shift this client's clock by N ns (default 0): the host still sees host time" },
+    summary: { type: 'string', value: 'FILE', help: 'write a JSON summary (events sent, drops, clock estimate) on exit' },
+  },
+  examples: [
+    'envtest client                                   # vsock://2:11451, until ctrl-C',
+    'envtest client --connect unix:///tmp/envtest.sock --count 2000 --rate 1000',
+    'envtest client --clock-skew-ns 5000000000 --duration 10',
+  ],
+};
+
+/**
+ * Runs the client until `count` events are sent (or `durationS`, or the signal), flushes, and
+ * returns the summary (also written to `summaryPath`).
+ * @throws when the server cannot be reached.
+ */
+export async function runClient(opts: ClientOptions): Promise<Summary> {
+  const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
+  const started = performance.now();
+  const link = new MessageChannel();
+  const connect = new WorkerHandle('connect', new URL('../workers/client-connect.js', import.meta.url), {
+    port: link.port2,
+    connect: opts.connect,
+    name: opts.name,
+    clockSkewNs: opts.clockSkewNs,
+    connectTimeoutMs: 5000,
+  }, [link.port2]);
+  const first = await connect.next('ready', 'error');
+  if (first.type !== 'ready') {
+    await connect.worker.terminate();
+    throw new Error(`cannot connect to ${opts.connect}: ${String(first['message'] ?? connect.error?.message ?? 'connect thread ended')}`);
+  }
+  opts.onReady?.();
+  const hook = new WorkerHandle('hook', new URL('../workers/hook.js', import.meta.url), {
+    port: link.port1,
+    rate: opts.rate,
+    count: opts.count,
+    durationMs: opts.durationS * 1000,
+    skewNs: opts.clockSkewNs,
+    flushMs: 10,
+  }, [link.port1]);
+
+  const hookStopped = hook.next('stopped');
+  const connectStopped = connect.next('stopped');
+  const onAbort = () => hook.post({ type: 'stop' });
+  if (opts.signal?.aborted) onAbort();
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  const h = await hookStopped;
+  const c = await connectStopped;
+  opts.signal?.removeEventListener('abort', onAbort);
+  await Promise.all([hook.exited, connect.exited].map((p) => within(p, 3000)));
+
+  const stats = c['stats'] as (TraceAgentStats & { sentAfterClose: number }) | undefined;
+  if (!stats) throw new Error(`envtest client: the connect thread ended without its final stats (${connect.error?.message ?? String(c['message'] ?? '')})`);
+  if (c['error']) log(`envtest client: ${String(c['error'])}`);
+  const durationS = (performance.now() - started) / 1000;
+  const droppedBy = { hookChannel: Number(h['dropped'] ?? 0), agent: stats.dropped };
+  const summary: Summary = {
+    role: 'client',
+    events: { bySource: { [opts.name]: stats.sent }, total: stats.sent },
+    dropped: droppedBy.hookChannel + droppedBy.agent,
+    droppedBy,
+    late: 0,
+    clock: stats.clock ? { [opts.name]: summaryClock(stats.clock) } : {},
+    eventsPerSecond: Math.round((stats.sent / durationS) * 10) / 10,
+    durationS: Math.round(durationS * 1000) / 1000,
+    details: {
+      connect: opts.connect,
+      generated: Number(h['generated'] ?? 0),
+      emitted: stats.emitted,
+      clamped: stats.clamped,
+      batches: stats.batches,
+      heartbeats: stats.heartbeats,
+      clockSkewNs: opts.clockSkewNs.toString(),
+    },
+  };
+  if (opts.summaryPath) await writeSummary(opts.summaryPath, summary);
+  return summary;
+}

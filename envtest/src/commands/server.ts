@@ -1,0 +1,225 @@
+/**
+ * `envtest server`: the host side. Three threads as in the original — connect (ServerEngine,
+ * many guests), hook (host events), visualize (merge + console/export) — plus the main thread
+ * for signals, the status line, /metrics and the summary.
+ */
+import { MessageChannel } from 'node:worker_threads';
+import type { CommandSpec } from '../args.js';
+import { startMetricsServer, type MetricsServer } from '../metrics-http.js';
+import { StatusLine } from '../status.js';
+import { summaryClock, sum, writeSummary, type Summary } from '../summary.js';
+import { WorkerHandle, within } from '../worker-handle.js';
+import type { VisualizeStats } from '../workers/visualize.js';
+
+/** The default listen address: any CID, port 11451 (see README: the C++ original really used 47916). */
+export const DEFAULT_LISTEN = 'vsock://any:11451';
+
+/** Options of {@link runServer}. */
+export interface ServerOptions {
+  listen: string;
+  /** Host hook events per second (0: none). */
+  rate: number;
+  /** Stop after this many seconds (0: until the signal aborts). */
+  durationS: number;
+  exportPath?: string;
+  summaryPath?: string;
+  metrics?: { host: string; port: number };
+  allowCids?: number[];
+  /** Lateness bound of the merge, ns. */
+  latenessNs: bigint;
+  /** Print the merged timeline on stdout. */
+  console: boolean;
+  /** Colour sources on the console. */
+  color: boolean;
+  /** Print a status line every this many ms (0: never) through `log`. */
+  statusMs: number;
+  /** Stops the server (SIGINT/SIGTERM). */
+  signal?: AbortSignal;
+  /** Where notices and the status line go (default: stderr). */
+  log?: (line: string) => void;
+  /** Called once listening, with the bound address and the metrics URL. */
+  onListening?: (info: { address: string; metricsUrl?: string }) => void;
+}
+
+/** The command line of `envtest server`. */
+export const serverSpec: CommandSpec = {
+  name: 'server',
+  summary: 'Host side: accept guests, merge their events with host events, print the timeline.',
+  description: [
+    'Threads: connect (ServerEngine, many guests) → visualize (watermark merge → console, --export)',
+    '         hook (host events: random uppercase strings at random intervals) → visualize',
+    'Console lines: <host_ns> <source> <text>, in host monotonic-clock order.',
+    'Stops on ctrl-C/SIGTERM or after --duration: flushes the merge, closes the export, writes --summary.',
+  ].join('\n'),
+  options: {
+    listen: { type: 'string', value: 'ADDR', help: `address to listen on (default ${DEFAULT_LISTEN}; also unix:///path, tcp://host:port, hybrid:///path:port)` },
+    metrics: { type: 'string', value: 'HOST:PORT', help: 'serve Prometheus metrics at http://HOST:PORT/metrics' },
+    export: { type: 'string', value: 'FILE', help: 'also write the merged timeline: FILE.json → Perfetto trace JSON, else JSON Lines' },
+    duration: { type: 'string', value: 'S', help: 'stop after S seconds (default: run until ctrl-C)' },
+    summary: { type: 'string', value: 'FILE', help: 'write a JSON summary (events by source, drops, late, guest clocks) on exit' },
+    'allow-cid': { type: 'string', value: 'LIST', help: 'accept only these guest CIDs (comma-separated; vsock only)' },
+    rate: { type: 'string', value: 'R', help: 'host hook events per second (default 200; 0: no host events)' },
+    'lateness-ms': { type: 'string', value: 'MS', help: 'longest an event waits for slower sources (default 1000)' },
+    quiet: { type: 'boolean', short: 'q', help: 'do not print the timeline (summary, export and metrics still work)' },
+    status: { type: 'boolean', help: 'print a status line every second on stderr (default: when stderr is a terminal)' },
+  },
+  examples: [
+    'envtest server                                   # vsock://any:11451, timeline on stdout',
+    'envtest server --listen unix:///tmp/envtest.sock --export trace.json --summary summary.json',
+    'envtest server --metrics 127.0.0.1:9464 --duration 60 --quiet',
+  ],
+};
+
+/** What the connect thread reports when it stops. */
+interface ConnectStopped {
+  connections: number;
+  rejected: number;
+  channelDropped: number;
+}
+
+/**
+ * Runs the server until `durationS` passes or `signal` aborts, then shuts down in order: stop
+ * the hook, close the server (guests get GOAWAY), flush the merge, close the exporters.
+ *
+ * @returns the summary (also written to `summaryPath`).
+ * @throws when the address cannot be bound (the message says why, e.g. which CIDs are bindable).
+ */
+export async function runServer(opts: ServerOptions): Promise<Summary> {
+  const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
+  const started = performance.now();
+  const toVisHook = new MessageChannel();
+  const toVisConnect = new MessageChannel();
+  const visualize = new WorkerHandle('visualize', new URL('../workers/visualize.js', import.meta.url), {
+    hookPort: toVisHook.port2,
+    connectPort: toVisConnect.port2,
+    latenessNs: opts.latenessNs,
+    console: opts.console,
+    color: opts.color,
+    exportPath: opts.exportPath,
+    hostSource: 'host',
+  }, [toVisHook.port2, toVisConnect.port2]);
+  const connect = new WorkerHandle('connect', new URL('../workers/server-connect.js', import.meta.url), {
+    port: toVisConnect.port1,
+    listen: opts.listen,
+    allowCids: opts.allowCids,
+    metrics: opts.metrics !== undefined,
+  }, [toVisConnect.port1]);
+
+  const first = await connect.next('listening', 'error');
+  if (first.type !== 'listening') {
+    await connect.worker.terminate();
+    await visualize.worker.terminate();
+    throw new Error(`cannot listen on ${opts.listen}: ${String(first['message'] ?? connect.error?.message ?? 'connect thread ended')}`);
+  }
+  const address = String(first['address']);
+
+  const hook = new WorkerHandle('hook', new URL('../workers/hook.js', import.meta.url), {
+    port: toVisHook.port1,
+    rate: opts.rate,
+    count: 0,
+    durationMs: 0,
+    skewNs: 0n,
+    flushMs: 10,
+  }, [toVisHook.port1]);
+
+  let metrics: MetricsServer | undefined;
+  if (opts.metrics) {
+    const fromWorker = (w: WorkerHandle) => async () => {
+      const m = await w.request('metrics');
+      return (m['metrics'] as object[] | undefined) ?? [];
+    };
+    try {
+      metrics = await startMetricsServer(opts.metrics.host, opts.metrics.port, [fromWorker(connect), fromWorker(visualize)]);
+    } catch (err) {
+      log(`envtest server: cannot serve metrics on ${opts.metrics.host}:${opts.metrics.port}: ${(err as Error).message}`);
+    }
+  }
+  opts.onListening?.({ address, ...(metrics ? { metricsUrl: metrics.url } : {}) });
+
+  const status = new StatusLine();
+  const statusTimer = opts.statusMs > 0
+    ? setInterval(() => {
+        void visualize.request('stats').then((m) => {
+          const s = m['stats'] as VisualizeStats | undefined;
+          if (s) log(status.format(s.timeline, s.dropped.console + s.dropped.export, opts.color));
+        });
+      }, opts.statusMs)
+    : undefined;
+
+  // Run until the duration passes or the signal aborts.
+  await new Promise<void>((resolve) => {
+    if (opts.signal?.aborted) return resolve();
+    const timer = opts.durationS > 0 ? setTimeout(resolve, opts.durationS * 1000) : undefined;
+    opts.signal?.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    }, { once: true });
+    // A worker that dies ends the run too, rather than leaving a half-working server.
+    for (const w of [connect, hook, visualize]) {
+      void w.exited.then(() => {
+        if (w.error) log(`envtest server: ${w.name} thread failed: ${w.error.message}`);
+        clearTimeout(timer);
+        resolve();
+      });
+    }
+  });
+
+  // Shutdown, in dependency order; visualize finishes when both producers said 'done'.
+  clearInterval(statusTimer);
+  const hookStopped = hook.next('stopped');
+  hook.post({ type: 'stop' });
+  const connectStopped = connect.next('stopped');
+  connect.post({ type: 'stop' });
+  const visStopped = visualize.next('stopped');
+  visualize.post({ type: 'stop' });
+  const [h, c, v] = await Promise.all([hookStopped, connectStopped, visStopped]);
+  await metrics?.close();
+  await Promise.all([hook.exited, connect.exited, visualize.exited].map((p) => within(p, 3000)));
+
+  const vs = v['stats'] as VisualizeStats | undefined;
+  const cs = c['stats'] as ConnectStopped | undefined;
+  if (!vs) throw new Error(`envtest server: the visualize thread ended without its final stats (${visualize.error?.message ?? 'no error'})`);
+  for (const e of (v['errors'] as string[] | undefined) ?? []) log(`envtest server: export: ${e}`);
+  const durationS = (performance.now() - started) / 1000;
+  const bySource: Record<string, number> = {};
+  const clock: Summary['clock'] = {};
+  let seqGaps = 0;
+  let clamped = 0;
+  for (const [source, st] of Object.entries(vs.timeline.bySource)) {
+    bySource[source] = st.events;
+    seqGaps += st.seqGaps;
+    clamped += st.agent?.clamped ?? 0;
+    if (st.agent?.clock) clock[source] = summaryClock(st.agent.clock);
+  }
+  const droppedBy: Record<string, number> = {
+    hookChannel: Number(h['dropped'] ?? 0),
+    connectChannel: cs?.channelDropped ?? 0,
+    timeline: vs.timeline.dropped,
+    console: vs.dropped.console,
+    export: vs.dropped.export,
+    agents: vs.timeline.agentDropped,
+  };
+  const total = sum(bySource);
+  const summary: Summary = {
+    role: 'server',
+    events: { bySource, total },
+    dropped: sum(droppedBy),
+    droppedBy,
+    late: vs.timeline.late,
+    clock,
+    eventsPerSecond: Math.round((total / durationS) * 10) / 10,
+    durationS: Math.round(durationS * 1000) / 1000,
+    details: {
+      listen: address,
+      released: vs.timeline.released,
+      exported: vs.exported,
+      forced: vs.timeline.forced,
+      seqGaps,
+      clampedByAgents: clamped,
+      rejectedPeers: cs?.rejected ?? 0,
+      lateBySource: Object.fromEntries(Object.entries(vs.timeline.bySource).map(([s, st]) => [s, st.late])),
+    },
+  };
+  if (opts.summaryPath) await writeSummary(opts.summaryPath, summary);
+  return summary;
+}

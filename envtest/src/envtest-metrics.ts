@@ -1,0 +1,81 @@
+/**
+ * envtest's own Prometheus metrics (the engine publishes its own under `vsockrpc_`). Values are
+ * read from the timeline's counters when scraped, so the event path pays nothing for them.
+ */
+import { Counter, Gauge, Registry } from 'prom-client';
+import type { TimelineStats } from '@vsock-rpc/trace';
+
+/** What the metrics read at scrape time. */
+export interface EnvtestMetricSources {
+  timeline: () => TimelineStats;
+  /** Drops outside the timeline, by where they happened. */
+  dropped: () => Record<string, number>;
+  /** Events written by the --export exporter. */
+  exported: () => number;
+}
+
+/** Names of the metrics, for the dashboard and the tests. */
+export const ENVTEST_METRIC_NAMES = [
+  'envtest_events_total',
+  'envtest_late_events_total',
+  'envtest_dropped_events_total',
+  'envtest_merge_buffered',
+  'envtest_released_events_total',
+  'envtest_exported_events_total',
+  'envtest_sources_active',
+  'envtest_guest_clock_offset_seconds',
+  'envtest_guest_clock_error_bound_seconds',
+  'envtest_guest_clock_drift_ppm',
+] as const;
+
+/** A registry with envtest's metrics. */
+export function envtestRegistry(src: EnvtestMetricSources): Registry {
+  const registers = [new Registry()];
+  const perSource = (read: (s: TimelineStats['bySource'][string]) => number | undefined) =>
+    function (this: Counter | Gauge) {
+      this.reset();
+      for (const [source, st] of Object.entries(src.timeline().bySource)) {
+        const v = read(st);
+        if (v !== undefined) (this as Gauge).set({ source }, v);
+      }
+    };
+  // Counters are exposed by setting them from the source of truth at scrape time: reset then
+  // inc to the current total (prom-client counters have no set()).
+  const counterFrom = (read: (s: TimelineStats['bySource'][string]) => number) =>
+    function (this: Counter) {
+      this.reset();
+      for (const [source, st] of Object.entries(src.timeline().bySource)) {
+        const v = read(st);
+        if (v > 0) this.inc({ source }, v);
+      }
+    };
+  new Counter({ name: 'envtest_events_total', help: 'Events received by the merge, by source', labelNames: ['source'], registers, collect: counterFrom((s) => s.events) });
+  new Counter({ name: 'envtest_late_events_total', help: 'Late events (below the released timeline), by source', labelNames: ['source'], registers, collect: counterFrom((s) => s.late) });
+  new Counter({
+    name: 'envtest_dropped_events_total',
+    help: 'Events dropped, by where (channel, exporter, timeline, agent)',
+    labelNames: ['where'],
+    registers,
+    collect() {
+      this.reset();
+      const t = src.timeline();
+      const all: Record<string, number> = { ...src.dropped(), timeline: t.dropped, agent: t.agentDropped };
+      for (const [where, n] of Object.entries(all)) this.inc({ where }, n);
+    },
+  });
+  new Gauge({ name: 'envtest_merge_buffered', help: 'Events waiting in the watermark merge', registers, collect() { this.set(src.timeline().buffered); } });
+  new Counter({ name: 'envtest_released_events_total', help: 'Events released in timeline order', registers, collect() { this.reset(); this.inc(src.timeline().released); } });
+  new Counter({ name: 'envtest_exported_events_total', help: 'Events written by the --export exporter', registers, collect() { this.reset(); this.inc(src.exported()); } });
+  new Gauge({
+    name: 'envtest_sources_active',
+    help: 'Sources holding the timeline (connected guests and the host hook)',
+    registers,
+    collect() {
+      this.set(Object.values(src.timeline().bySource).filter((s) => s.active).length);
+    },
+  });
+  new Gauge({ name: 'envtest_guest_clock_offset_seconds', help: "A guest's clock minus the host's, as its agent estimates it", labelNames: ['source'], registers, collect: perSource((s) => (s.agent?.clock ? Number(s.agent.clock.offsetNs) / 1e9 : undefined)) });
+  new Gauge({ name: 'envtest_guest_clock_error_bound_seconds', help: 'Error bound of the guest clock offset', labelNames: ['source'], registers, collect: perSource((s) => (s.agent?.clock ? Number(s.agent.clock.errorBoundNs) / 1e9 : undefined)) });
+  new Gauge({ name: 'envtest_guest_clock_drift_ppm', help: 'Estimated drift of the guest clock, ppm', labelNames: ['source'], registers, collect: perSource((s) => s.agent?.clock?.driftPpm) });
+  return registers[0]!;
+}

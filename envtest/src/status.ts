@@ -1,0 +1,43 @@
+/**
+ * The status line printed every second: events/s per source, late, dropped, and each guest's
+ * clock offset and error bound.
+ */
+import type { TimelineStats } from '@vsock-rpc/trace';
+
+/** Formats ns as a short human duration with sign: +1.500000 s, -23.4 µs. */
+export function formatNs(ns: bigint, signed = false): string {
+  const neg = ns < 0n;
+  const a = Number(neg ? -ns : ns);
+  const sign = neg ? '-' : signed ? '+' : '';
+  if (a >= 1e9) return `${sign}${(a / 1e9).toFixed(6)} s`;
+  if (a >= 1e6) return `${sign}${(a / 1e6).toFixed(3)} ms`;
+  if (a >= 1e3) return `${sign}${(a / 1e3).toFixed(1)} µs`;
+  return `${sign}${a} ns`;
+}
+
+/** Builds status lines from successive timeline snapshots (rates are per interval). */
+export class StatusLine {
+  #prev: Record<string, number> = {};
+  #prevAt = performance.now();
+
+  /** One line for `stats`; `dropped` is every drop outside the timeline. */
+  format(stats: TimelineStats, dropped: number, color = false): string {
+    const t = performance.now();
+    const dt = Math.max(1e-3, (t - this.#prevAt) / 1000);
+    this.#prevAt = t;
+    const parts: string[] = [];
+    const clocks: string[] = [];
+    for (const [source, st] of Object.entries(stats.bySource)) {
+      const rate = (st.events - (this.#prev[source] ?? 0)) / dt;
+      this.#prev[source] = st.events;
+      parts.push(`${source} ${rate.toFixed(0)}/s${st.active ? '' : ' (gone)'}`);
+      const c = st.agent?.clock;
+      if (c) clocks.push(`${source} offset ${formatNs(c.offsetNs, true)} ±${formatNs(c.errorBoundNs)}`);
+    }
+    const late = stats.late;
+    const drops = dropped + stats.dropped + stats.agentDropped;
+    let line = `── ${parts.join(' · ') || 'no sources yet'} │ late ${late} dropped ${drops} buffered ${stats.buffered}`;
+    if (clocks.length) line += ` │ ${clocks.join(' · ')}`;
+    return color ? `\x1b[2m${line}\x1b[0m` : line;
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * The guest's `connect` thread: a trace agent (ClientEngine + clock sync). Hook batches come in
+ * on `port`; the agent converts their timestamps to the host clock and sends them. The hook's
+ * watermark becomes the agent's (manual) watermark: it knows which events are still on their
+ * way between the threads, the agent cannot.
+ *
+ * workerData: {@link ClientConnectConfig}. To main: 'ready' ({ clock }) or 'error' ({ message }),
+ * 'stopped' ({ stats }) after the hook's last batch is sent and flushed. From main: 'stats'.
+ */
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { createTraceAgent, type TraceAgent } from '@vsock-rpc/trace';
+import { ack, type HookBatch } from '../channel.js';
+
+/** Configuration of the client's connect thread. */
+export interface ClientConnectConfig {
+  /** From the hook thread. */
+  port: MessagePort;
+  connect: string;
+  name: string;
+  clockSkewNs: bigint;
+  /** Longest wait for the collector, ms. */
+  connectTimeoutMs: number;
+}
+
+const cfg = workerData as ClientConnectConfig;
+const parent = parentPort!;
+
+let agent: TraceAgent;
+try {
+  agent = await createTraceAgent({
+    connect: cfg.connect,
+    name: cfg.name,
+    clockSkewNs: cfg.clockSkewNs,
+    watermark: 'manual',
+    // Bounded: at most this many events wait for the socket; the rest are counted as dropped.
+    maxBuffered: 200_000,
+    connectTimeoutMs: Math.min(5000, cfg.connectTimeoutMs),
+    logger: { warn: (m: string) => process.stderr.write(`envtest client: ${m}\n`) },
+  });
+} catch (err) {
+  parent.postMessage({ type: 'error', message: (err as Error).message });
+  process.exit(1); // ends this thread only
+}
+
+parent.postMessage({ type: 'ready', clock: agent.stats().clock });
+
+let finishing = false;
+cfg.port.on('message', (b: HookBatch) => {
+  const n = b.ts.length;
+  for (let i = 0; i < n; i++) agent.emit({ ts: b.ts[i]!, text: b.texts[i]! });
+  agent.advance(b.watermark);
+  ack(cfg.port, n);
+  if (b.done && !finishing) {
+    finishing = true;
+    void finish();
+  }
+});
+
+async function finish(): Promise<void> {
+  let error: string | undefined;
+  try {
+    // Bounded: a server that went away must not keep the client from exiting.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      agent.flush(),
+      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('flush did not finish within 15 s: is the server gone?')), 15_000))),
+    ]).finally(() => clearTimeout(timer));
+  } catch (err) {
+    error = (err as Error).message;
+  }
+  const stats = agent.stats();
+  await agent.close(3000).catch(() => {});
+  parent.postMessage({ type: 'stopped', stats: { ...stats, sentAfterClose: agent.stats().sent }, error });
+  cfg.port.removeAllListeners('message');
+  cfg.port.unref();
+  parent.removeAllListeners('message');
+  parent.unref();
+}
+
+parent.on('message', (m: { type: string }) => {
+  if (m.type === 'stats') parent.postMessage({ type: 'stats', stats: agent.stats() });
+});

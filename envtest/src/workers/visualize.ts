@@ -1,0 +1,151 @@
+/**
+ * The host's `visualize` thread: the merged timeline. Guest batches (from connect) and host
+ * events (from hook) go into one Timeline; what it releases, in host-clock order, goes to the
+ * console (`<host_ns> <source> <text>`) and to the --export file (JSONL or Perfetto JSON).
+ *
+ * workerData: {@link VisualizeConfig}. From main: 'stats', 'metrics', 'stop'. To main: 'stats'
+ * ({ stats }), 'metrics' ({ metrics }), 'stopped' ({ stats }) once both producers are done and
+ * the exporters are closed.
+ */
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { ConsoleExporter, JsonlExporter, PerfettoExporter, Timeline, type TraceEvent, type TraceExporter } from '@vsock-rpc/trace';
+import { ack, type HookBatch } from '../channel.js';
+import { envtestRegistry } from '../envtest-metrics.js';
+import type { ConnectMessage } from './server-connect.js';
+
+/** Configuration of the visualize thread. */
+export interface VisualizeConfig {
+  hookPort: MessagePort;
+  connectPort: MessagePort;
+  latenessNs: bigint;
+  /** Print the timeline on stdout. */
+  console: boolean;
+  color: boolean;
+  /** --export FILE: `.json` → Perfetto trace JSON, anything else → JSONL. */
+  exportPath: string | undefined;
+  /** Source name of the host's own events. */
+  hostSource: string;
+}
+
+/** What visualize reports. */
+export interface VisualizeStats {
+  timeline: ReturnType<Timeline['stats']>;
+  /** Events written to the export file. */
+  exported: number;
+  /** Drops by the console and export writers. */
+  dropped: { console: number; export: number };
+}
+
+const cfg = workerData as VisualizeConfig;
+const parent = parentPort!;
+const outputs: TraceExporter[] = [];
+const consoleOut = cfg.console ? new ConsoleExporter({ output: process.stdout, color: cfg.color }) : undefined;
+if (consoleOut) outputs.push(consoleOut);
+const exportOut = cfg.exportPath === undefined
+  ? undefined
+  : cfg.exportPath.endsWith('.json')
+    ? new PerfettoExporter({ output: cfg.exportPath, sourceOrder: [cfg.hostSource] })
+    : new JsonlExporter({ output: cfg.exportPath });
+if (exportOut) outputs.push(exportOut);
+
+const timeline = new Timeline({
+  latenessNs: cfg.latenessNs,
+  onEvents: (events: TraceEvent[]) => {
+    for (const o of outputs) o.write(events);
+  },
+});
+timeline.addSource(cfg.hostSource);
+
+const prom = envtestRegistry({
+  timeline: () => timeline.stats(),
+  dropped: () => writerDrops(),
+  exported: () => exportOut?.stats().written ?? 0,
+});
+
+let hostSeq = 0;
+let hookDone = false;
+let connectDone = false;
+let stopping = false;
+
+cfg.hookPort.on('message', (b: HookBatch) => {
+  const n = b.ts.length;
+  if (n > 0) {
+    const events = new Array<TraceEvent>(n);
+    for (let i = 0; i < n; i++) {
+      const ts = b.ts[i]!;
+      events[i] = { source: cfg.hostSource, seq: hostSeq++, ts, origTs: ts, errorBoundNs: 0n, kind: 'message', text: b.texts[i]! };
+    }
+    timeline.addLocal(events, b.watermark);
+  } else {
+    timeline.advance(cfg.hostSource, b.watermark);
+  }
+  ack(cfg.hookPort, n);
+  if (b.done) {
+    hookDone = true;
+    timeline.removeSource(cfg.hostSource);
+    maybeFinish();
+  }
+});
+
+cfg.connectPort.on('message', (m: ConnectMessage) => {
+  for (const item of m.items) {
+    switch (item.kind) {
+      case 'peer':
+        timeline.addSource(item.source);
+        break;
+      case 'peerClosed':
+        timeline.removeSource(item.source);
+        break;
+      case 'batch':
+        timeline.pushBatch(item.source, item.batch);
+        break;
+      case 'status':
+        timeline.setAgentStatus(item.source, item.status);
+        break;
+    }
+  }
+  ack(cfg.connectPort, m.count);
+  if (m.done) {
+    connectDone = true;
+    maybeFinish();
+  }
+});
+
+function writerDrops(): { console: number; export: number } {
+  return { console: consoleOut?.stats().dropped ?? 0, export: exportOut?.stats().dropped ?? 0 };
+}
+
+function stats(): VisualizeStats {
+  return { timeline: timeline.stats(), exported: exportOut?.stats().written ?? 0, dropped: writerDrops() };
+}
+
+let finishing = false;
+function maybeFinish(): void {
+  if (!stopping || !hookDone || !connectDone || finishing) return;
+  finishing = true;
+  void finish();
+}
+
+async function finish(): Promise<void> {
+  timeline.close(); // releases everything still buffered, in order
+  const errors: string[] = [];
+  for (const o of outputs) {
+    await o.close().catch((e: Error) => errors.push(e.message));
+  }
+  parent.postMessage({ type: 'stopped', stats: stats(), errors });
+  cfg.hookPort.removeAllListeners('message');
+  cfg.connectPort.removeAllListeners('message');
+  cfg.hookPort.unref();
+  cfg.connectPort.unref();
+  parent.removeAllListeners('message');
+  parent.unref();
+}
+
+parent.on('message', (m: { type: string }) => {
+  if (m.type === 'stats') parent.postMessage({ type: 'stats', stats: stats() });
+  else if (m.type === 'metrics') void prom.getMetricsAsJSON().then((metrics) => parent.postMessage({ type: 'metrics', metrics }));
+  else if (m.type === 'stop') {
+    stopping = true;
+    maybeFinish();
+  }
+});

@@ -1,0 +1,395 @@
+/**
+ * The guest side of tracing: a {@link TraceAgent} takes events from the traced program, stamps
+ * them into the host's clock domain and ships them in batches.
+ *
+ * @packageDocumentation
+ */
+import { ClientEngine, type ClientEngineOptions } from '@vsock-rpc/engine';
+import { traceRegistry, type TraceAgentStatus, type TraceClockReport, type TraceRegistry } from './registry.js';
+import type { TraceBatch, TraceBatchEvent, TraceFields } from './schema.js';
+
+/** An address as the engine takes it (a string like 'vsock://2:11451', or a parsed address). */
+type TransportAddress = ClientEngine<TraceRegistry>['address'];
+
+/** What the traced program hands to {@link TraceAgent.emit}. */
+export interface AgentEvent {
+  /** Timestamp on the agent's clock (ns). Default: the agent's clock now ({@link TraceAgent.now}). */
+  ts?: bigint;
+  /** Event kind (default `'message'`). */
+  kind?: string;
+  /** Human-readable text. */
+  text?: string;
+  /** Structured fields. */
+  fields?: TraceFields;
+}
+
+/** Options of {@link createTraceAgent}: the engine's options (minus the registry) plus the agent's own. */
+export interface TraceAgentOptions extends Omit<ClientEngineOptions<TraceRegistry>, 'registry' | 'name'> {
+  /** Collector address: 'vsock://2:11451', 'unix:///run/t.sock', 'tcp://h:p', 'hybrid:///path:port'. */
+  connect: TransportAddress | string;
+  /** Source name (also the HELLO name the collector stamps on our events). */
+  name: string;
+  /** Events held while waiting to be batched (default 65 536); more are dropped and counted. */
+  maxBuffered?: number;
+  /** Most events per batch (default 1024); a full batch is sent without waiting for the timer. */
+  maxBatch?: number;
+  /** Batching interval, ms (default 10): the longest an event waits in the agent. */
+  batchIntervalMs?: number;
+  /** Send an empty batch with a watermark after this many idle ms (default 100; 0: never). */
+  heartbeatMs?: number;
+  /** Send the agent's counters and clock estimate this often, ms (default 1000; 0: only on close). */
+  statusIntervalMs?: number;
+  /**
+   * How the agent promises the collector that older events will not come (the batch watermark):
+   * - `'auto'` (default): nothing older than `now − watermarkLagNs` will be emitted any more;
+   * - `'manual'`: only what {@link TraceAgent.advance} promises (and events already sent).
+   * Use `'manual'` when events are stamped elsewhere (another thread) and arrive with a delay.
+   */
+  watermark?: 'auto' | 'manual';
+  /** Lag of the automatic watermark, ns (default 20 ms). */
+  watermarkLagNs?: bigint;
+  /** Longest wait for the first clock sync in {@link createTraceAgent}, ms (default 10 000). */
+  clockTimeoutMs?: number;
+}
+
+/** Counters and clock of a {@link TraceAgent}. */
+export interface TraceAgentStats {
+  /** Events given to emit (accepted or dropped). */
+  emitted: number;
+  /** Events handed to the engine in batches. */
+  sent: number;
+  /** Events dropped: the buffer was full (or the agent closed). */
+  dropped: number;
+  /** Events whose converted ts was raised to keep the source non-decreasing (see {@link TraceAgent}). */
+  clamped: number;
+  /** Batches sent, heartbeats included. */
+  batches: number;
+  /** Heartbeats (empty batches) sent. */
+  heartbeats: number;
+  /** Events waiting in the buffer. */
+  buffered: number;
+  /** The clock estimate (undefined before the first sync). */
+  clock: TraceClockReport | undefined;
+  /** Whether the engine is connected. */
+  connected: boolean;
+}
+
+interface Pending {
+  ts: bigint;
+  kind: string;
+  text: string | undefined;
+  fields: TraceFields | undefined;
+}
+
+/**
+ * A tracing agent (guest side). `emit` never blocks: it appends to a bounded buffer (full →
+ * the event is dropped and counted). A timer (or a full batch) takes the buffer, converts every
+ * timestamp to the host clock with the engine's clock sync (`ts` = host time, `origTs` = ours,
+ * `errorBoundNs` = the conversion's bound), numbers the events (`seq`, per source, from 0) and
+ * sends them as one `traceBatch`. An idle agent sends heartbeats (empty batch + watermark) so
+ * the collector's merge does not wait for it.
+ *
+ * Ordering guarantee: the `ts` of this source never decreases and never falls below a
+ * watermark already promised. A resync can move the offset a little backwards, and an event
+ * emitted with an old `ts` can arrive after a watermark covering it; in both cases the
+ * converted `ts` is raised to the floor, its `errorBoundNs` widened by the amount, and the
+ * event counted in `clamped`: it keeps its place on the timeline instead of arriving late.
+ *
+ * Create it with {@link createTraceAgent}.
+ */
+export class TraceAgent {
+  /** The engine underneath (for its stats, metrics and lifecycle events). */
+  readonly engine: ClientEngine<TraceRegistry>;
+  /** The source name. */
+  readonly name: string;
+  readonly #buf: Pending[] = [];
+  readonly #maxBuffered: number;
+  readonly #maxBatch: number;
+  readonly #intervalMs: number;
+  readonly #heartbeatMs: number;
+  readonly #autoWatermark: boolean;
+  readonly #lagNs: bigint;
+  readonly #timer: NodeJS.Timeout;
+  readonly #statusTimer: NodeJS.Timeout | undefined;
+  #seq = 0;
+  /** Host-domain floor: max of the last sent ts and the last promised watermark. */
+  #floor: bigint | undefined;
+  /** Agent-domain watermark promised through advance(). */
+  #manualWatermark: bigint | undefined;
+  #lastSentAt = 0;
+  #sending: Promise<void> | undefined;
+  #kick: NodeJS.Immediate | undefined;
+  #closed = false;
+  #failed: Error | undefined;
+  #emitted = 0;
+  #sent = 0;
+  #dropped = 0;
+  #clamped = 0;
+  #batches = 0;
+  #heartbeats = 0;
+
+  /** @internal Use {@link createTraceAgent}. */
+  constructor(engine: ClientEngine<TraceRegistry>, options: TraceAgentOptions) {
+    this.engine = engine;
+    this.name = options.name;
+    this.#maxBuffered = Math.max(1, options.maxBuffered ?? 65_536);
+    this.#maxBatch = Math.max(1, options.maxBatch ?? 1024);
+    this.#intervalMs = Math.max(1, options.batchIntervalMs ?? 10);
+    this.#heartbeatMs = options.heartbeatMs ?? 100;
+    this.#autoWatermark = (options.watermark ?? 'auto') === 'auto';
+    this.#lagNs = options.watermarkLagNs ?? 20_000_000n;
+    this.#timer = setInterval(() => this.#onTick(), this.#intervalMs);
+    const statusMs = options.statusIntervalMs ?? 1000;
+    if (statusMs > 0) this.#statusTimer = setInterval(() => this.#sendStatus(), statusMs);
+    // Timers must not keep a program alive that has nothing else to do: close() is the way out.
+    this.#timer.unref();
+    this.#statusTimer?.unref();
+  }
+
+  /** The agent's clock (the engine's, including any `clockSkewNs`), ns. */
+  now(): bigint {
+    return this.engine.now();
+  }
+
+  /**
+   * Queue one event. Never blocks, never throws for a full buffer: returns `false` when the event
+   * was dropped (buffer full or agent closed), counted in `stats().dropped`.
+   */
+  emit(event: AgentEvent = {}): boolean {
+    this.#emitted++;
+    if (this.#closed || this.#buf.length >= this.#maxBuffered) {
+      this.#dropped++;
+      return false;
+    }
+    this.#buf.push({ ts: event.ts ?? this.engine.now(), kind: event.kind ?? 'message', text: event.text, fields: event.fields });
+    if (this.#buf.length >= this.#maxBatch) this.#schedule();
+    return true;
+  }
+
+  /**
+   * Queue many events (e.g. a batch from a producer thread); see {@link emit}.
+   * @returns how many were accepted (the rest were dropped and counted).
+   */
+  emitMany(events: readonly AgentEvent[]): number {
+    let n = 0;
+    for (const e of events) if (this.emit(e)) n++;
+    return n;
+  }
+
+  /**
+   * Promise that no event with `ts` (agent clock) below `localTs` will be emitted any more, so
+   * the collector can release other sources' older events. Needed with `watermark: 'manual'`.
+   */
+  advance(localTs: bigint): void {
+    if (this.#manualWatermark === undefined || localTs > this.#manualWatermark) this.#manualWatermark = localTs;
+  }
+
+  /**
+   * Send everything buffered now and resolve once the engine has written it to the socket (or,
+   * while disconnected, queued it for the next connection).
+   */
+  async flush(): Promise<void> {
+    for (;;) {
+      if (this.#failed !== undefined) {
+        this.#dropped += this.#buf.length;
+        this.#buf.length = 0;
+        throw this.#failed;
+      }
+      if (this.engine.clock.model === undefined) await this.engine.syncClock();
+      await this.#sendPending(true);
+      if (this.#buf.length === 0 && this.#sending === undefined) break;
+    }
+    await this.engine.flush();
+  }
+
+  /**
+   * Flush, send a last status, and close the engine (waiting at most `timeoutMs` for it to
+   * drain). Events emitted afterwards are dropped and counted.
+   */
+  async close(timeoutMs = 5000): Promise<void> {
+    if (this.#closed) return;
+    const deadline = new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref());
+    await Promise.race([this.flush().catch(() => {}), deadline]);
+    this.#closed = true;
+    clearInterval(this.#timer);
+    if (this.#statusTimer) clearInterval(this.#statusTimer);
+    if (this.#kick) clearImmediate(this.#kick);
+    this.#sendStatus();
+    this.#dropped += this.#buf.length;
+    this.#buf.length = 0;
+    await this.engine.close(timeoutMs);
+  }
+
+  /** Counters and the clock estimate. */
+  stats(): TraceAgentStats {
+    return {
+      emitted: this.#emitted,
+      sent: this.#sent,
+      dropped: this.#dropped,
+      clamped: this.#clamped,
+      batches: this.#batches,
+      heartbeats: this.#heartbeats,
+      buffered: this.#buf.length,
+      clock: this.#clockReport(),
+      connected: this.engine.connected,
+    };
+  }
+
+  #schedule(): void {
+    if (this.#kick !== undefined || this.#closed) return;
+    this.#kick = setImmediate(() => {
+      this.#kick = undefined;
+      void this.#sendPending(false);
+    });
+  }
+
+  #onTick(): void {
+    if (this.#buf.length > 0) {
+      void this.#sendPending(false);
+      return;
+    }
+    if (this.#heartbeatMs > 0 && performance.now() - this.#lastSentAt >= this.#heartbeatMs) void this.#sendPending(true);
+  }
+
+  /**
+   * Send the buffer as batches of at most maxBatch. One send in flight at a time: when the
+   * engine's queue pushes back (send returns a promise), later events wait in our bounded buffer,
+   * where overflow is counted, instead of piling up anywhere unbounded.
+   */
+  #sendPending(heartbeat: boolean): Promise<void> {
+    if (this.#sending) return this.#sending;
+    const run = (async () => {
+      try {
+        while (this.#buf.length > 0 || heartbeat) {
+          const model = this.engine.clock.model;
+          if (model === undefined) return; // not synced yet: events wait (bounded) for the first sync
+          const take = this.#buf.splice(0, this.#maxBatch);
+          const batch = this.#makeBatch(take, model);
+          heartbeat = false;
+          if (batch === undefined) return;
+          this.#lastSentAt = performance.now();
+          this.#batches++;
+          if (take.length === 0) this.#heartbeats++;
+          this.#sent += take.length;
+          const p = this.engine.send('traceBatch', batch);
+          if (p) await p;
+        }
+      } catch (err) {
+        // Engine closed under us: what was taken is lost in transit (the collector sees the seq
+        // gap); flush() reports the error instead of waiting for a send that cannot happen.
+        this.#failed ??= err as Error;
+      }
+    })();
+    // Cleared in a callback, not in the body's `finally`: a body that finishes without awaiting
+    // would clear it before this assignment and leave a settled promise marked as in flight.
+    this.#sending = run;
+    void run.finally(() => {
+      if (this.#sending === run) this.#sending = undefined;
+    });
+    return run;
+  }
+
+  #makeBatch(take: Pending[], model: { toRemote(ts: bigint): { value: bigint; errorBoundNs: bigint } }): TraceBatch | undefined {
+    const events = new Array<TraceBatchEvent>(take.length);
+    let floor = this.#floor;
+    for (let i = 0; i < take.length; i++) {
+      const p = take[i]!;
+      const c = model.toRemote(p.ts);
+      let ts = c.value;
+      let bound = c.errorBoundNs;
+      if (floor !== undefined && ts < floor) {
+        bound += floor - ts;
+        ts = floor;
+        this.#clamped++;
+      }
+      floor = ts;
+      const e: TraceBatchEvent = { seq: this.#seq++, ts, origTs: p.ts, errorBoundNs: bound, kind: p.kind };
+      if (p.text !== undefined) e.text = p.text;
+      if (p.fields !== undefined) e.fields = p.fields;
+      events[i] = e;
+    }
+    // The watermark: what we can promise about events not yet emitted, in the host domain.
+    let localWm: bigint | undefined = this.#autoWatermark ? this.engine.now() - this.#lagNs : this.#manualWatermark;
+    // Anything still buffered (emitted during the send) may be older than "now − lag".
+    const oldest = this.#buf[0];
+    if (oldest !== undefined && localWm !== undefined && oldest.ts < localWm) localWm = oldest.ts;
+    let watermark: bigint | undefined = localWm === undefined ? undefined : model.toRemote(localWm).value;
+    if (watermark !== undefined && floor !== undefined && watermark < floor) watermark = floor;
+    if (watermark === undefined) watermark = floor;
+    if (events.length === 0 && (watermark === undefined || (this.#floor !== undefined && watermark <= this.#floor))) {
+      return undefined; // a heartbeat that promises nothing new is noise
+    }
+    if (watermark !== undefined && (floor === undefined || watermark > floor)) floor = watermark;
+    this.#floor = floor;
+    const batch: TraceBatch = { source: this.name, events };
+    if (watermark !== undefined) batch.watermark = watermark;
+    return batch;
+  }
+
+  #clockReport(): TraceClockReport | undefined {
+    const c = this.engine.clock;
+    const offset = c.offset;
+    const bound = c.errorBound;
+    if (offset === undefined || bound === undefined) return undefined;
+    const last = c.lastSync;
+    return { offsetNs: offset, errorBoundNs: bound, driftPpm: c.driftPpm ?? 0, lastSyncAgeMs: last ? Date.now() - last.wallTimeMs : -1 };
+  }
+
+  #sendStatus(): void {
+    if (!this.engine.connected) return;
+    const status: TraceAgentStatus = {
+      source: this.name,
+      emitted: this.#emitted,
+      sent: this.#sent,
+      dropped: this.#dropped,
+      clamped: this.#clamped,
+    };
+    const clock = this.#clockReport();
+    if (clock) status.clock = clock;
+    try {
+      void this.engine.send('traceAgentStatus', status);
+    } catch {
+      // closed engine: the status is informational, nothing to do
+    }
+  }
+}
+
+/** Options that are the agent's own, not the engine's. */
+const AGENT_KEYS = [
+  'connect', 'name', 'maxBuffered', 'maxBatch', 'batchIntervalMs', 'heartbeatMs', 'statusIntervalMs', 'watermark', 'watermarkLagNs', 'clockTimeoutMs',
+] as const satisfies readonly (keyof TraceAgentOptions)[];
+
+/**
+ * Connect to a collector and start a tracing agent. Resolves once connected and the first clock
+ * sync is done, so the first batch already carries host-domain timestamps.
+ *
+ * @example
+ * ```ts
+ * const agent = await createTraceAgent({ connect: 'vsock://2:11451', name: 'guest-1' });
+ * agent.emit({ text: 'HELLO' });
+ * await agent.close();
+ * ```
+ * @throws the engine's connection errors (refused, HELLO mismatch), or a timeout of the first sync.
+ */
+export async function createTraceAgent(options: TraceAgentOptions): Promise<TraceAgent> {
+  const { connect, name, clockTimeoutMs } = options;
+  const engineOptions: Record<string, unknown> = { ...options };
+  for (const k of AGENT_KEYS) delete engineOptions[k];
+  const engine = await ClientEngine.connect(connect, { ...(engineOptions as Omit<ClientEngineOptions<TraceRegistry>, 'registry'>), registry: traceRegistry, name });
+  try {
+    if (engine.clock.model === undefined) {
+      const timeoutMs = clockTimeoutMs ?? 10_000;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        engine.syncClock(),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`trace agent '${name}': no clock sync with ${String(connect)} within ${timeoutMs} ms`)), timeoutMs);
+        }),
+      ]).finally(() => clearTimeout(timer));
+    }
+  } catch (err) {
+    await engine.close(0);
+    throw err;
+  }
+  return new TraceAgent(engine, options);
+}

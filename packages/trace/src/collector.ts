@@ -1,0 +1,175 @@
+/**
+ * The host side of tracing: a {@link Collector} accepts many agents on one address and merges
+ * their events, and the host's own, into one timeline in host-clock order.
+ *
+ * @packageDocumentation
+ */
+import { ServerEngine, type PeerContext, type ServerEngineOptions } from '@vsock-rpc/engine';
+import { traceRegistry, type TraceRegistry } from './registry.js';
+import type { TraceEvent } from './schema.js';
+import { Timeline, type TimelineOptions, type TimelineStats } from './timeline.js';
+
+/** An address as the engine takes it (a string like 'vsock://any:11451', or a parsed address). */
+type TransportAddress = Parameters<typeof ServerEngine.listen>[0];
+
+/**
+ * Gives each connected peer a unique source name: its HELLO name, or `name#<connectionId>` when
+ * another live connection already uses that name (two guests configured alike must not merge
+ * into one source, whose seq and watermark would then be nonsense).
+ */
+export class PeerSources {
+  readonly #byConnection = new Map<number, string>();
+  readonly #inUse = new Set<string>();
+
+  /** The source name of `peer`, assigned on first sight. `isNew` tells whether it was assigned now. */
+  sourceOf(peer: PeerContext): { source: string; isNew: boolean } {
+    const known = this.#byConnection.get(peer.connectionId);
+    if (known !== undefined) return { source: known, isNew: false };
+    const source = this.#inUse.has(peer.name) ? `${peer.name}#${peer.connectionId}` : peer.name;
+    this.#byConnection.set(peer.connectionId, source);
+    this.#inUse.add(source);
+    return { source, isNew: true };
+  }
+
+  /** Forget `peer` (disconnected); returns its source name if it had one. */
+  release(peer: PeerContext): string | undefined {
+    const source = this.#byConnection.get(peer.connectionId);
+    if (source === undefined) return undefined;
+    this.#byConnection.delete(peer.connectionId);
+    this.#inUse.delete(source);
+    return source;
+  }
+}
+
+/** Options of {@link createCollector}: the server's options (minus the registry) plus the timeline's. */
+export interface CollectorOptions extends Omit<ServerEngineOptions<TraceRegistry>, 'registry'>, TimelineOptions {
+  /** Where to listen: 'vsock://any:11451', 'unix:///run/t.sock', 'tcp://0.0.0.0:9000', 'hybrid:///path:port'. */
+  listen: TransportAddress | string;
+}
+
+/** Counters of a {@link Collector}: the timeline's, plus connections. */
+export interface CollectorStats extends TimelineStats {
+  /** Peers connected now. */
+  connections: number;
+  /** Peers refused (allowlist, limits). */
+  rejected: number;
+}
+
+/**
+ * A trace collector: a {@link ServerEngine} speaking {@link traceRegistry} and a
+ * {@link Timeline}. Each connected agent is a source, named by its verified HELLO name (never
+ * by what its batches claim), registered on connect and removed on disconnect. Merged events
+ * come out in non-decreasing `ts` order through `onEvents` and/or {@link Collector.events}.
+ *
+ * Create it with {@link createCollector}.
+ */
+export class Collector {
+  /** The server underneath (address, peers, metrics, lifecycle events). */
+  readonly server: ServerEngine<TraceRegistry>;
+  /** The merged timeline. */
+  readonly timeline: Timeline;
+  readonly #peers = new PeerSources();
+  readonly #local = new Set<string>();
+  #closed = false;
+
+  /** @internal Use {@link createCollector}. */
+  constructor(server: ServerEngine<TraceRegistry>, options: TimelineOptions) {
+    this.server = server;
+    this.timeline = new Timeline({ now: server.now, ...options });
+    server.on('peer', (peer) => this.#source(peer.context));
+    server.on('peerClosed', (peer: PeerContext) => {
+      const source = this.#peers.release(peer);
+      if (source !== undefined) this.timeline.removeSource(source);
+    });
+    server.on('traceBatch', (batch, peer) => this.timeline.pushBatch(this.#source(peer), batch));
+    server.on('traceAgentStatus', (status, peer) => this.timeline.setAgentStatus(this.#source(peer), status));
+  }
+
+  /**
+   * Add host-side events (`ts` on the host clock, in non-decreasing order per source). A local
+   * source is registered on first use and from then on holds the timeline back like a guest:
+   * keep it moving with events or {@link advance}, or end it with {@link removeLocal}.
+   *
+   * @param watermark - optional promise: nothing older will come from these sources.
+   */
+  addLocal(events: readonly TraceEvent[], watermark?: bigint): void {
+    for (const e of events) {
+      if (!this.#local.has(e.source)) {
+        this.#local.add(e.source);
+        this.timeline.addSource(e.source);
+      }
+    }
+    this.timeline.addLocal(events, watermark);
+  }
+
+  /** Promise that local `source` has nothing older than `watermark` (a host heartbeat). */
+  advance(source: string, watermark: bigint): void {
+    this.timeline.advance(source, watermark);
+  }
+
+  /** Stop waiting for local `source`. */
+  removeLocal(source: string): void {
+    if (this.#local.delete(source)) this.timeline.removeSource(source);
+  }
+
+  /** The merged events, one at a time (see {@link Timeline.events}). */
+  events(): AsyncGenerator<TraceEvent> {
+    return this.timeline.events();
+  }
+
+  [Symbol.asyncIterator](): AsyncGenerator<TraceEvent> {
+    return this.events();
+  }
+
+  /** Counters. */
+  stats(): CollectorStats {
+    const s = this.server.stats();
+    return { ...this.timeline.stats(), connections: s.connections, rejected: s.rejected };
+  }
+
+  /**
+   * Close: stop accepting, close the connections (waiting at most `timeoutMs` for them), then
+   * flush the merge (everything received comes out) and end the iterator.
+   */
+  async close(timeoutMs = 5000): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.server.close(timeoutMs);
+    this.timeline.close();
+  }
+
+  #source(peer: PeerContext): string {
+    const { source, isNew } = this.#peers.sourceOf(peer);
+    if (isNew) this.timeline.addSource(source);
+    return source;
+  }
+}
+
+/** Timeline option keys, split from the server's options. */
+const TIMELINE_KEYS = ['latenessNs', 'maxBuffered', 'now', 'onEvents', 'onLate', 'maxQueued'] as const satisfies readonly (keyof TimelineOptions)[];
+
+/**
+ * Listen for tracing agents and merge their events.
+ *
+ * @example
+ * ```ts
+ * const collector = await createCollector({
+ *   listen: 'vsock://any:11451',
+ *   onEvents: (events) => exporter.write(events),
+ * });
+ * collector.addLocal([{ source: 'host', seq: 0, ts, origTs: ts, errorBoundNs: 0n, kind: 'message', text: 'HI' }]);
+ * await collector.close();
+ * ```
+ * @throws the transport's listen errors (address in use, CID not bindable).
+ */
+export async function createCollector(options: CollectorOptions): Promise<Collector> {
+  const serverOptions: Record<string, unknown> = { ...options };
+  const timelineOptions: Record<string, unknown> = {};
+  for (const k of TIMELINE_KEYS) {
+    if (options[k] !== undefined) timelineOptions[k] = options[k];
+    delete serverOptions[k];
+  }
+  delete serverOptions['listen'];
+  const server = await ServerEngine.listen(options.listen, { ...(serverOptions as Omit<ServerEngineOptions<TraceRegistry>, 'registry'>), registry: traceRegistry });
+  return new Collector(server, timelineOptions as TimelineOptions);
+}
