@@ -8,17 +8,21 @@ export interface Options {
   /** where REPORT.md and the charts go; null means bench/results */
   readonly out: string | null;
   readonly help: boolean;
+  /** leave the summary block of the root README.md alone */
+  readonly noReadme: boolean;
 }
 
 export class ArgsError extends Error {}
 
-export const usage = `usage: node bench/dist/run.js [--quick] [--json FILE] [--only NAME[,NAME]] [--reps N] [--out DIR]
+export const usage = `usage: node bench/dist/run.js [--quick] [--json FILE] [--only NAME[,NAME]] [--reps N] [--out DIR] [--no-readme]
 
   --quick        short runs and 3 repetitions (well under a minute)
   --json FILE    also write every figure and raw sample as JSON
   --only NAMES   run only these workloads (comma-separated; repeatable)
   --reps N       repetitions per variant (default 5, or 3 with --quick)
   --out DIR      directory for REPORT.md and the SVG charts (default bench/results)
+  --no-readme    do not rewrite the summary between the bench-summary markers of README.md
+                 (never rewritten by a run restricted with --only)
   --help         this text`;
 
 export function parseArgs(argv: readonly string[]): Options {
@@ -28,6 +32,7 @@ export function parseArgs(argv: readonly string[]): Options {
   let reps: number | null = null;
   let out: string | null = null;
   let help = false;
+  let noReadme = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     // accept both "--flag value" and "--flag=value"
@@ -68,6 +73,9 @@ export function parseArgs(argv: readonly string[]): Options {
         reps = n;
         break;
       }
+      case '--no-readme':
+        noReadme = true;
+        break;
       case '--help':
       case '-h':
         help = true;
@@ -76,7 +84,7 @@ export function parseArgs(argv: readonly string[]): Options {
         throw new ArgsError(`unknown argument '${arg}'`);
     }
   }
-  return { quick, json, only, reps, out, help };
+  return { quick, json, only, reps, out, help, noReadme };
 }
 
 /** Checks --only against the known workload names, so a typo fails before minutes of running. */

@@ -6,11 +6,9 @@
 //
 //   node bench/dist/codec-bench.js [--reps 5] [--seconds 1.2] [--json FILE]
 //
-// Standalone: it imports only @vsock-rpc/wire and msgpackr, not the bench suite's runner.
+// Standalone (the variants live in codec.ts, which the suite's `codec` workload uses too).
 import { writeFileSync } from 'node:fs';
-import { Packr } from 'msgpackr';
-import { Codec, FrameDecoder, FrameEncoder, Kind, type Frame } from '@vsock-rpc/wire';
-import { exampleRegistry, type MessageExp } from '@vsock-rpc/wire/examples';
+import { BATCH, checkRoundTrip, measure, msgpackrVariant, wireVariant } from './codec.js';
 
 interface Options {
   reps: number;
@@ -38,82 +36,6 @@ function parseArgs(argv: readonly string[]): Options {
   return o;
 }
 
-/** The demo's messageexp: an epoch-ns int64 timestamp and 1..65 uppercase letters, deterministic. */
-function makeMessages(n: number, seed = 1): MessageExp[] {
-  let x = seed >>> 0 || 1;
-  const rand = (): number => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 0x100000000;
-  };
-  const base = 1_700_000_000_000_000_000n;
-  return Array.from({ length: n }, (_, i) => {
-    const len = 1 + Math.floor(rand() * 65);
-    let str = '';
-    for (let j = 0; j < len; j++) str += String.fromCharCode(65 + Math.floor(rand() * 26));
-    return { timestamp: base + BigInt(i) * 1000n, str };
-  });
-}
-
-const BATCH = 256; // frames per FrameEncoder.take(): one writev's worth of small events
-const messages = makeMessages(4096);
-
-/** One variant: runs `batch()` (BATCH operations) until `seconds` have passed; returns ops/s. */
-interface Variant {
-  readonly name: string;
-  /** Runs BATCH operations starting at message index `i`; returns a checksum so nothing is dead code. */
-  batch(i: number): number;
-}
-
-function wireVariant(): Variant {
-  const codec = new Codec(exampleRegistry); // validateOutbound: true (the default)
-  const entry = exampleRegistry.message('messageexp');
-  const encoder = new FrameEncoder();
-  let sum = 0;
-  const decoder = new FrameDecoder((f: Frame) => {
-    const v = codec.decodeMessage(entry, f.payload) as MessageExp;
-    sum += v.str.length;
-  });
-  return {
-    name: 'vsock-rpc wire (Codec + FrameEncoder + FrameDecoder)',
-    batch(i) {
-      sum = 0;
-      for (let k = 0; k < BATCH; k++) encoder.push(Kind.EVENT, entry.id, 0, codec.encodeMessage('messageexp', messages[(i + k) & 4095]!));
-      for (const chunk of encoder.take()) decoder.push(chunk);
-      return sum;
-    },
-  };
-}
-
-function msgpackrVariant(): Variant {
-  // The same MessagePack rules as the wire (plain maps, 64-bit integers as bigint), no framing, no checks.
-  const packr = new Packr({ useRecords: false, int64AsType: 'bigint', mapsAsObjects: true });
-  return {
-    name: 'msgpackr alone (pack + unpack)',
-    batch(i) {
-      let sum = 0;
-      for (let k = 0; k < BATCH; k++) sum += (packr.unpack(packr.pack(messages[(i + k) & 4095]!)) as MessageExp).str.length;
-      return sum;
-    },
-  };
-}
-
-function measure(v: Variant, seconds: number): { opsPerSec: number; ops: number; seconds: number; checksum: number } {
-  const limit = BigInt(Math.round(seconds * 1e9));
-  let ops = 0;
-  let checksum = 0;
-  const t0 = process.hrtime.bigint();
-  let elapsed = 0n;
-  do {
-    checksum += v.batch(ops & 4095);
-    ops += BATCH;
-    elapsed = process.hrtime.bigint() - t0;
-  } while (elapsed < limit);
-  const s = Number(elapsed) / 1e9;
-  return { opsPerSec: ops / s, ops, seconds: s, checksum };
-}
-
 const median = (xs: readonly number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
@@ -126,16 +48,7 @@ function main(): void {
   const wire = wireVariant();
   const mp = msgpackrVariant();
 
-  // Correctness guard: the wire path must give back what went in, or the figures mean nothing.
-  const probe = new FrameEncoder();
-  const codec = new Codec(exampleRegistry);
-  const back: unknown[] = [];
-  const dec = new FrameDecoder((f) => back.push(codec.decodeMessage(exampleRegistry.message('messageexp'), f.payload)));
-  for (const m of messages.slice(0, 8)) probe.push(Kind.EVENT, 4, 0, codec.encodeMessage('messageexp', m));
-  for (const c of probe.take()) dec.push(c);
-  if (JSON.stringify(back, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v)) !== JSON.stringify(messages.slice(0, 8), (_k, v) => (typeof v === 'bigint' ? `${v}n` : v))) {
-    throw new Error('wire round trip does not reproduce its input');
-  }
+  checkRoundTrip();
 
   // Warm-up (JIT), not measured.
   measure(wire, 0.3);

@@ -1,5 +1,6 @@
-// `node bench/dist/run.js [--quick] [--json FILE] [--only NAME[,NAME]] [--reps N] [--out DIR]`
-// Runs the workloads, then writes REPORT.md, the SVG charts and optionally the JSON.
+// `node bench/dist/run.js [--quick] [--json FILE] [--only NAME[,NAME]] [--reps N] [--out DIR] [--no-readme]`
+// Runs the workloads, then writes REPORT.md, the SVG charts, optionally the JSON, and the summary
+// block of the root README.md (between its bench-summary markers).
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,14 +25,26 @@ async function main(opts: Options): Promise<number> {
   const t0 = performance.now();
   const results: WorkloadResult[] = [];
   for (const w of selected) {
-    results.push(await runWorkload(w, { quick: opts.quick, reps, taskset, cores: machine.cores, progress }));
+    results.push(
+      await runWorkload(w, {
+        quick: opts.quick,
+        reps,
+        repsExplicit: opts.reps !== null,
+        selected: opts.only?.includes(w.name) ?? false,
+        taskset,
+        cores: machine.cores,
+        progress,
+      }),
+    );
   }
   progress.done();
   machine.loadEnd = os.loadavg()[0] ?? 0;
   const outDir = opts.out ?? fileURLToPath(new URL('../results', import.meta.url));
-  const written = writeOutputs({ results, machine, opts, reps, outDir, wallSeconds: (performance.now() - t0) / 1000 });
+  const readme = opts.noReadme || opts.only ? null : fileURLToPath(new URL('../../README.md', import.meta.url));
+  const written = writeOutputs({ results, machine, opts, reps, outDir, readme, wallSeconds: (performance.now() - t0) / 1000 });
   for (const line of written.lines) process.stdout.write(`${line}\n`);
   process.stderr.write(`bench: wrote ${path.relative(process.cwd(), written.report)}${opts.json ? ` and ${opts.json}` : ''}\n`);
+  if (written.readmeNote) process.stderr.write(`bench: ${written.readmeNote}\n`);
   return results.some((r) => r.runs.some((run) => run.error)) ? 1 : 0;
 }
 

@@ -50,3 +50,24 @@ export function rotate<T>(items: readonly T[], k: number): T[] {
   const s = ((k % items.length) + items.length) % items.length;
   return [...items.slice(s), ...items.slice(0, s)];
 }
+
+/** Nearest-rank quantile (q in 0..1) of sorted values: always an actual observation. */
+export function nearestRank(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+}
+
+/** How much a series grew over its second half: the median of its last quarter (by time) minus
+ *  the median of its second quarter. About 0 for a flat RSS whatever the GC noise; about half
+ *  the total growth for a linear leak. */
+export function rssGrowth(points: ReadonlyArray<readonly [number, number]>): number {
+  if (points.length < 4) return Number.NaN;
+  const t0 = points[0]![0];
+  const span = points[points.length - 1]![0] - t0;
+  const between = (a: number, b: number): number[] =>
+    points.filter(([t]) => t - t0 >= a * span && t - t0 <= b * span).map(([, v]) => v);
+  const q2 = between(0.25, 0.5);
+  const q4 = between(0.75, 1);
+  if (q2.length === 0 || q4.length === 0) return Number.NaN;
+  return median(q4) - median(q2);
+}

@@ -94,6 +94,8 @@ export interface Variant<K extends SampleKind = SampleKind> {
   readonly description?: string;
   /** baselines are the denominators of the ratio columns */
   readonly baseline?: boolean;
+  /** repetitions in a --quick run when fewer than the workload's (a slow-starting contender) */
+  readonly quickReps?: number;
   run(ctx: RunContext): Promise<SampleOf<K>>;
 }
 
@@ -110,6 +112,15 @@ export interface Workload<K extends SampleKind = SampleKind> {
   readonly placements: readonly Placement[];
   readonly limits: { readonly full: Limits; readonly quick: Limits };
   readonly variants: ReadonlyArray<Variant<K>>;
+  /** repetitions when the suite's default does not fit (a long series, one guest boot);
+   *  --reps still overrides */
+  readonly reps?: { readonly full: number; readonly quick: number };
+  /** placements of a --quick run when fewer than `placements` (the report says so) */
+  readonly quickPlacements?: readonly Placement[];
+  /** null when the workload can run here, else why not: it is then skipped and the report says why */
+  readonly unavailable?: (quick: boolean, explicitlySelected: boolean) => string | null | Promise<string | null>;
+  /** the series chart: y axis label and scale */
+  readonly chart?: { readonly yLabel?: string; readonly logY?: boolean };
 }
 
 /** Any workload, keeping the link between `kind` and what its variants return. */

@@ -7,10 +7,18 @@ import { rawBandwidth } from './baselines/raw-bandwidth.js';
 import { rawUnboundedMemory } from './baselines/raw-memory.js';
 import { rawOneway } from './baselines/raw-oneway.js';
 import { rawPingPong, rawPipelined } from './baselines/raw-pingpong.js';
+import { vsockRpcBandwidth, vsockRpcEvents } from './vsock-rpc/events.js';
+import { vsockRpcConcurrent, vsockRpcLatency } from './vsock-rpc/calls.js';
+import { vsockRpcBoundedMemory } from './vsock-rpc/memory.js';
+import { CLOCK_LOAD_RATE, clockVariants } from './vsock-rpc/clock.js';
+import { codecVariants } from './vsock-rpc/codec-variants.js';
+import { VSOCK_CHUNK, vsockVariants } from './vsock-rpc/vsock.js';
+import { guestUnavailable } from './vm/guest.js';
 import type { AnyWorkload, Workload } from './workload.js';
 
-// Limits: full runs give each measurement ~2 s (enough for stable medians and >1000 samples for
-// p99.9); quick runs ~0.3 s, which is mostly process start-up and only good for "does it work".
+// Limits: full runs give each measurement ~1 s (enough for stable medians and thousands of
+// samples for p99.9, and a whole run of a few minutes); quick runs ~0.2 s, which is mostly
+// process start-up and only good for "does it work".
 
 const events: Workload<'rate'> = {
   name: 'events',
@@ -22,10 +30,10 @@ const events: Workload<'rate'> = {
   higherIsBetter: true,
   placements: ['unpinned'],
   limits: {
-    full: { count: 5_000_000, seconds: 2, warmup: 50_000 },
-    quick: { count: 1_000_000, seconds: 0.3, warmup: 10_000 },
+    full: { count: 5_000_000, seconds: 1, warmup: 50_000 },
+    quick: { count: 1_000_000, seconds: 0.2, warmup: 10_000 },
   },
-  variants: [rawOneway, naivePipeline, grpcStream],
+  variants: [rawOneway, naivePipeline, grpcStream, vsockRpcEvents],
 };
 
 function bandwidth(name: string, chunkBytes: number, label: string): Workload<'rate'> {
@@ -38,10 +46,10 @@ function bandwidth(name: string, chunkBytes: number, label: string): Workload<'r
     higherIsBetter: true,
     placements: ['unpinned'],
     limits: {
-      full: { count: Math.ceil((32 * 1024 ** 3) / chunkBytes), seconds: 1.5, warmup: Math.ceil((16 * 1024 ** 2) / chunkBytes) },
-      quick: { count: Math.ceil((4 * 1024 ** 3) / chunkBytes), seconds: 0.3, warmup: Math.ceil((4 * 1024 ** 2) / chunkBytes) },
+      full: { count: Math.ceil((32 * 1024 ** 3) / chunkBytes), seconds: 1, warmup: Math.ceil((16 * 1024 ** 2) / chunkBytes) },
+      quick: { count: Math.ceil((4 * 1024 ** 3) / chunkBytes), seconds: 0.2, warmup: Math.ceil((4 * 1024 ** 2) / chunkBytes) },
     },
-    variants: [rawBandwidth(chunkBytes)],
+    variants: [rawBandwidth(chunkBytes), vsockRpcBandwidth(chunkBytes)],
   };
 }
 
@@ -54,11 +62,12 @@ const latency: Workload<'latency'> = {
   unit: 'µs',
   higherIsBetter: false,
   placements: ['same-cpu', 'across-cpus'],
+  quickPlacements: ['same-cpu'],
   limits: {
-    full: { count: 20_000, seconds: 2, warmup: 1_000 },
-    quick: { count: 3_000, seconds: 0.3, warmup: 200 },
+    full: { count: 50_000, seconds: 1, warmup: 1_000 },
+    quick: { count: 3_000, seconds: 0.2, warmup: 200 },
   },
-  variants: [rawPingPong, grpcUnary],
+  variants: [rawPingPong, grpcUnary, vsockRpcLatency],
 };
 
 const concurrent: Workload<'rate'> = {
@@ -70,10 +79,10 @@ const concurrent: Workload<'rate'> = {
   higherIsBetter: true,
   placements: ['unpinned'],
   limits: {
-    full: { count: 500_000, seconds: 2, warmup: 2_000 },
-    quick: { count: 100_000, seconds: 0.3, warmup: 500 },
+    full: { count: 500_000, seconds: 1, warmup: 2_000 },
+    quick: { count: 100_000, seconds: 0.2, warmup: 500 },
   },
-  variants: [rawPipelined(64), grpcConcurrent(64)],
+  variants: [rawPipelined(64), grpcConcurrent(64), vsockRpcConcurrent(64)],
 };
 
 /** Consumer rate of the memory workload; the feed is twice this. */
@@ -82,16 +91,84 @@ const CONSUME_RATE = 50_000;
 const memory: Workload<'series'> = {
   name: 'memory',
   title: 'Memory under overload (fed 2× faster than consumed)',
-  description: `The server\'s consumer takes ${CONSUME_RATE} events/s while the client feeds ${2 * CONSUME_RATE}/s for a fixed time; server RSS is sampled throughout. The table shows peak server RSS.`,
+  description: `The server\'s consumer takes ${CONSUME_RATE} events/s (paced in 10 ms batches, so it is half as fast as the feed on an idle and a loaded machine alike) while the client feeds ${2 * CONSUME_RATE}/s for a fixed time; server RSS is sampled throughout. The table shows peak server RSS, the RSS growth over the run's second half (median of the last quarter − median of the second quarter: about 0 when flat), what the client dropped, and the rates achieved.`,
   kind: 'series',
   unit: 'MiB',
   higherIsBetter: false,
   placements: ['unpinned'],
+  reps: { full: 3, quick: 1 },
   limits: {
-    full: { count: 2 * CONSUME_RATE * 30, seconds: 30, warmup: 0 },
-    quick: { count: 2 * CONSUME_RATE * 5, seconds: 5, warmup: 0 },
+    full: { count: 2 * CONSUME_RATE * 10, seconds: 10, warmup: 0 },
+    quick: { count: 2 * CONSUME_RATE * 3, seconds: 3, warmup: 0 },
   },
-  variants: [rawUnboundedMemory(CONSUME_RATE)],
+  variants: [rawUnboundedMemory(CONSUME_RATE), vsockRpcBoundedMemory(CONSUME_RATE)],
+  chart: { yLabel: 'server RSS' },
 };
 
-export const workloads: readonly AnyWorkload[] = [events, bandwidth('bandwidth-64k', 64 * 1024, '64 KiB'), bandwidth('bandwidth-1m', 1024 * 1024, '1 MiB'), latency, concurrent, memory];
+const clock: Workload<'series'> = {
+  name: 'clock',
+  title: 'Clock offset error, idle and under load',
+  description: `The server engine's clock is shifted by exactly +5 s (clockSkewNs), so every offset estimate's error is known. Per sync round the methods run interleaved (rotating order) on one connection, first idle, then while the client streams ${CLOCK_LOAD_RATE.toLocaleString('en-US')} messageexp events/s on the same connection (after 1 s to reach steady state). Headline: p99 of |error| under load; the chart shows |error| under load over time (the repetition with the median p99).`,
+  kind: 'series',
+  unit: 'µs',
+  higherIsBetter: false,
+  placements: ['unpinned'],
+  reps: { full: 2, quick: 1 },
+  // count = syncs per phase, warmup = unrecorded syncs; seconds bounds the whole run (hard deadline)
+  limits: {
+    full: { count: 600, seconds: 40, warmup: 200 },
+    quick: { count: 100, seconds: 15, warmup: 60 },
+  },
+  variants: clockVariants,
+  chart: { yLabel: '|estimated − true offset| under load', logY: true },
+};
+
+const codec: Workload<'rate'> = {
+  name: 'codec',
+  title: 'Codec + framing, in one process',
+  description:
+    'messageexp values ({timestamp: int64, str: 1..65 chars}) through the whole wire path in one process, against msgpackr alone; no sockets. Measured in the suite\'s own process, variants alternating repetition by repetition.',
+  kind: 'rate',
+  unit: 'messages/s',
+  higherIsBetter: true,
+  placements: ['unpinned'],
+  limits: {
+    // count unused: each measurement runs for `seconds`
+    full: { count: 0, seconds: 1, warmup: 0 },
+    quick: { count: 0, seconds: 0.25, warmup: 0 },
+  },
+  variants: codecVariants,
+};
+
+const vsock: Workload<'rate'> = {
+  name: 'vsock',
+  title: 'vsock loopback echo inside the QEMU guest',
+  description: `One TCG guest (test/vm/harness.ts) runs test/vm/guest/vsock-throughput.mjs: bytes echoed over AF_VSOCK loopback (CID 1) in ${VSOCK_CHUNK / 1024} KiB writes, by Node through @vsock-rpc/vsock and by the C program bench/c/vsock_echo.c, rounds interleaved in the same guest. MB/s is echoed bytes per second (each byte crosses twice). Under TCG every figure is far below a real VM's; only the Node ÷ C ratio carries over. AF_VSOCK is never opened on the host.`,
+  kind: 'rate',
+  unit: 'MB/s',
+  higherIsBetter: true,
+  placements: ['unpinned'],
+  reps: { full: 3, quick: 1 },
+  // count = bytes echoed per round; seconds = the guest's whole-run limit
+  limits: {
+    full: { count: 32_000_000, seconds: 300, warmup: 0 },
+    quick: { count: 8_000_000, seconds: 120, warmup: 0 },
+  },
+  variants: vsockVariants,
+  unavailable: async (quick, selected) => {
+    if (quick && !selected) return 'not part of --quick (a TCG guest boot alone costs ~5 s of both cores); `--quick --only vsock` or a full run measures it';
+    return guestUnavailable();
+  },
+};
+
+export const workloads: readonly AnyWorkload[] = [
+  events,
+  bandwidth('bandwidth-64k', 64 * 1024, '64 KiB'),
+  bandwidth('bandwidth-1m', 1024 * 1024, '1 MiB'),
+  latency,
+  concurrent,
+  memory,
+  clock,
+  codec,
+  vsock,
+];

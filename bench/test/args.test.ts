@@ -3,12 +3,12 @@ import { ArgsError, parseArgs, selectWorkloads } from '../src/args.js';
 
 describe('parseArgs', () => {
   it('defaults', () => {
-    expect(parseArgs([])).toEqual({ quick: false, json: null, only: null, reps: null, out: null, help: false });
+    expect(parseArgs([])).toEqual({ quick: false, json: null, only: null, reps: null, out: null, help: false, noReadme: false });
   });
 
   it('reads every flag, with a separate value or with =', () => {
-    const o = parseArgs(['--quick', '--json', 'r.json', '--only', 'events,latency', '--only=memory', '--reps=7', '--out', '/tmp/x']);
-    expect(o).toEqual({ quick: true, json: 'r.json', only: ['events', 'latency', 'memory'], reps: 7, out: '/tmp/x', help: false });
+    const o = parseArgs(['--quick', '--json', 'r.json', '--only', 'events,latency', '--only=memory', '--reps=7', '--out', '/tmp/x', '--no-readme']);
+    expect(o).toEqual({ quick: true, json: 'r.json', only: ['events', 'latency', 'memory'], reps: 7, out: '/tmp/x', help: false, noReadme: true });
   });
 
   it('rejects bad input with a message naming the flag', () => {

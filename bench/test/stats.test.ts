@@ -33,3 +33,23 @@ describe('stats', () => {
     expect(rotate([], 2)).toEqual([]);
   });
 });
+
+describe('series statistics', () => {
+  it('nearestRank returns an observation', async () => {
+    const { nearestRank } = await import('../src/stats.js');
+    const xs = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+    expect(nearestRank(xs, 0.5)).toBe(5);
+    expect(nearestRank(xs, 0.99)).toBe(10);
+    expect(nearestRank(xs, 0)).toBe(1);
+    expect(nearestRank([], 0.5)).toBeNaN();
+  });
+
+  it('rssGrowth: about 0 when flat, half the growth when linear', async () => {
+    const { rssGrowth } = await import('../src/stats.js');
+    const flat = Array.from({ length: 41 }, (_, i) => [i / 4, 95 + (i % 3) * 0.5] as const);
+    expect(Math.abs(rssGrowth(flat))).toBeLessThanOrEqual(0.5);
+    const linear = Array.from({ length: 41 }, (_, i) => [i / 4, 60 + 10 * (i / 4)] as const);
+    expect(rssGrowth(linear)).toBeCloseTo(50, 0);
+    expect(rssGrowth([[0, 1]])).toBeNaN();
+  });
+});

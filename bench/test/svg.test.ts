@@ -66,6 +66,22 @@ describe('svg charts', () => {
     expect(svg).toContain('time since start, s');
     expect(svg).toContain('>-5<');
   });
+
+  it('line chart with a log y axis: decades as ticks, zero drawn at the bottom', () => {
+    const svg = lineChart({
+      title: 'Clock error',
+      xLabel: 's',
+      yLabel: '|error|, µs',
+      logY: true,
+      lines: [{ label: 'a', color: '#000', points: [[0, 0], [1, 3], [2, 800]] }],
+    });
+    assertWellFormed(svg);
+    expect(svg).toContain('(log scale)');
+    for (const tick of ['>1<', '>10<', '>100<', '>1k<']) expect(svg).toContain(tick);
+    const pts = /<polyline points="([^"]*)"/.exec(svg)![1]!.split(' ');
+    expect(pts).toHaveLength(3);
+    expect(pts.every((p) => p.split(',').every((v) => Number.isFinite(Number(v))))).toBe(true);
+  });
 });
 
 describe('scales', () => {

@@ -8,6 +8,7 @@ export const grpcStream: Variant<'rate'> = {
   name: 'grpc-js',
   description: 'one client-streaming call over unix:// carrying protobuf MessageExp (proto-loader, int64 as string), honouring the call\'s backpressure',
   baseline: true,
+  quickReps: 1,
   async run(ctx) {
     // grpc-js moves tens of thousands of messages per second here, not millions: a warm-up sized
     // for the raw path would eat the whole time window.

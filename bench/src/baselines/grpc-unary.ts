@@ -9,6 +9,7 @@ export const grpcUnary: Variant<'latency'> = {
   name: 'grpc-js',
   description: 'sequential unary Echo calls of one MessageExp over unix://',
   baseline: true,
+  quickReps: 1,
   async run(ctx) {
     const params: PingPongParams = { ...ctx.limits, inflight: 1 };
     const r = await ctx.runPeers<unknown, LatencyResult | RateResult>({ impl: 'grpc-unary', params: { ...params } });
@@ -21,6 +22,7 @@ export function grpcConcurrent(inflight: number): Variant<'rate'> {
     name: 'grpc-js',
     description: `${inflight} unary Echo calls kept in flight on one channel`,
     baseline: true,
+  quickReps: 1,
     async run(ctx) {
       const params: PingPongParams = { ...ctx.limits, inflight };
       const r = await ctx.runPeers<unknown, LatencyResult | RateResult>({ impl: 'grpc-unary', params: { ...params } });

@@ -1,6 +1,7 @@
 // Variant "raw socket, unbounded" of the memory workload: what memory does when nothing bounds
 // the inbound queue. The vsock-rpc variant (bounded queue, counted drops) is set against it.
 import type { MemoryParams, MemoryServerResult } from '../peers/raw-memory.js';
+import { rssGrowth } from '../stats.js';
 import type { Variant } from '../workload.js';
 
 export function rawUnboundedMemory(consumeRate: number): Variant<'series'> {
@@ -25,6 +26,9 @@ export function rawUnboundedMemory(consumeRate: number): Variant<'series'> {
           'queued at end': r.server.queued,
           dropped: r.server.dropped,
           'client peak RSS MiB': r.client.peakRssMiB,
+          'RSS growth 2nd half MiB': rssGrowth(r.server.points),
+          'fed /s': r.client.sent / params.seconds,
+          'consumed /s': r.server.consumed / params.seconds,
         },
       };
     },

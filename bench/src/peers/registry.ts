@@ -10,6 +10,10 @@ const peers: Record<string, () => Promise<PeerModule>> = {
   'grpc-stream': () => import('./grpc-stream.js'),
   'grpc-unary': () => import('./grpc-unary.js'),
   'raw-memory': () => import('./raw-memory.js'),
+  'vsock-rpc-oneway': () => import('./vsock-rpc-oneway.js'),
+  'vsock-rpc-calls': () => import('./vsock-rpc-calls.js'),
+  'vsock-rpc-memory': () => import('./vsock-rpc-memory.js'),
+  clock: () => import('./clock-peer.js'),
 };
 
 export function peerNames(): string[] {

@@ -73,7 +73,8 @@ export function chartFor(s: WorkloadSummary, machine: MachineInfo): string {
     title: w.title,
     subtitle: `the repetition with the median ${valueLabel?.kind === 'series' ? valueLabel.valueLabel : 'value'} of ${result.reps} · ${where}`,
     xLabel: 'time since start, s',
-    yLabel: `${w.name === 'memory' ? 'server RSS' : 'value'}, ${w.unit}`,
+    yLabel: `${w.chart?.yLabel ?? 'value'}, ${w.unit}`,
     lines,
+    ...(w.chart?.logY ? { logY: true } : {}),
   });
 }

@@ -31,27 +31,54 @@ export interface WorkloadResult {
   /** e.g. why a placement was dropped */
   readonly notes: readonly string[];
   readonly runs: readonly RunRecord[];
+  /** set when the workload did not run at all here, with the reason */
+  readonly skipped?: string;
 }
 
 export interface ScheduleEnv {
   readonly quick: boolean;
+  /** the suite's repetitions; a workload's own `reps` replaces it unless `repsExplicit` */
   readonly reps: number;
+  readonly repsExplicit: boolean;
+  /** the workload was named with --only */
+  readonly selected: boolean;
   readonly taskset: string | null;
   readonly cores: number;
   readonly progress: Progress;
 }
 
+export function repsFor(w: AnyWorkload, env: Pick<ScheduleEnv, 'quick' | 'reps' | 'repsExplicit'>): number {
+  if (env.repsExplicit || !w.reps) return env.reps;
+  return env.quick ? w.reps.quick : w.reps.full;
+}
+
 export async function runWorkload(w: AnyWorkload, env: ScheduleEnv): Promise<WorkloadResult> {
-  const { placements, notes } = usablePlacements(w.placements, env.taskset, env.cores);
+  const reps = repsFor(w, env);
+  const skipped = (await w.unavailable?.(env.quick, env.selected)) ?? null;
+  if (skipped !== null) {
+    env.progress.note(`bench: ${w.name} skipped: ${skipped}`);
+    return { workload: w, placements: [], reps, notes: [], runs: [], skipped };
+  }
+  const wanted = env.quick && w.quickPlacements ? w.quickPlacements : w.placements;
+  const { placements, notes } = usablePlacements(wanted, env.taskset, env.cores);
+  if (wanted !== w.placements) {
+    const dropped = w.placements.filter((p) => !wanted.includes(p)).map((p) => placementLabel[p]);
+    if (dropped.length > 0) notes.push(`--quick: measured ${wanted.map((p) => placementLabel[p]).join(', ')} only (${dropped.join(', ')} left to the full run).`);
+  }
   const limits = env.quick ? w.limits.quick : w.limits.full;
   // Widened on purpose: the sample's kind is checked at run time below (SampleOf<K> is a
   // conditional type, so TypeScript will not widen Variant<'rate'> to Variant by itself).
   const variants = w.variants as ReadonlyArray<Variant>;
   const combos = variants.flatMap((variant) => placements.map((placement) => ({ variant, placement })));
   const runs: RunRecord[] = [];
-  for (let rep = 1; rep <= env.reps; rep++) {
+  const repsOf = (v: Variant): number => (env.quick && !env.repsExplicit && v.quickReps !== undefined ? Math.min(reps, v.quickReps) : reps);
+  for (const v of variants) {
+    if (repsOf(v) < reps) notes.push(`--quick: ${v.name} ran ${repsOf(v)} of ${reps} repetitions (its process start-up dominates a short run).`);
+  }
+  for (let rep = 1; rep <= reps; rep++) {
     for (const { variant, placement } of rotate(combos, rep - 1)) {
-      env.progress.update(`${w.name}: ${variant.name} · ${placementLabel[placement]} · rep ${rep}/${env.reps}`);
+      if (rep > repsOf(variant)) continue;
+      env.progress.update(`${w.name}: ${variant.name} · ${placementLabel[placement]} · rep ${rep}/${reps}`);
       const tmpDir = mkdtempSync(path.join(os.tmpdir(), 'vsock-rpc-bench-'));
       const controller = new AbortController();
       const timer = setTimeout(() => controller.abort(), (limits.seconds + GRACE_SECONDS) * 1000);
@@ -62,7 +89,7 @@ export async function runWorkload(w: AnyWorkload, env: ScheduleEnv): Promise<Wor
         placement,
         cpus,
         rep,
-        reps: env.reps,
+        reps,
         tmpDir,
         signal: controller.signal,
         runPeers: (spec) => runPeerPair(spec, { tmpDir, cpus, taskset: env.taskset, signal: controller.signal }),
@@ -82,5 +109,5 @@ export async function runWorkload(w: AnyWorkload, env: ScheduleEnv): Promise<Wor
       }
     }
   }
-  return { workload: w, placements, reps: env.reps, notes, runs };
+  return { workload: w, placements, reps, notes, runs };
 }

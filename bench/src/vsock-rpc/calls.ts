@@ -1,0 +1,28 @@
+// Variants "vsock-rpc" of the round-trip workloads: the `echo` method of exampleRegistry.
+import type { RateResult } from '../peers/clock.js';
+import type { LatencyResult } from '../peers/latency.js';
+import type { PingPongParams } from '../peers/raw-pingpong.js';
+import { callRateSample, latencySample } from '../baselines/checks.js';
+import type { Variant } from '../workload.js';
+
+export const vsockRpcLatency: Variant<'latency'> = {
+  name: 'vsock-rpc',
+  description: "sequential ClientEngine.call('echo', messageexp): request and response both schema-checked and msgpack-coded, one call outstanding",
+  async run(ctx) {
+    const params: PingPongParams = { ...ctx.limits, inflight: 1 };
+    const r = await ctx.runPeers<unknown, LatencyResult | RateResult>({ impl: 'vsock-rpc-calls', params: { ...params } });
+    return latencySample(r.client);
+  },
+};
+
+export function vsockRpcConcurrent(inflight: number): Variant<'rate'> {
+  return {
+    name: 'vsock-rpc',
+    description: `${inflight} ClientEngine.call('echo') loops kept in flight on one connection`,
+    async run(ctx) {
+      const params: PingPongParams = { ...ctx.limits, inflight };
+      const r = await ctx.runPeers<unknown, LatencyResult | RateResult>({ impl: 'vsock-rpc-calls', params: { ...params } });
+      return callRateSample(r.client);
+    },
+  };
+}
