@@ -141,16 +141,20 @@ export class ClientEngine<Reg extends Registry> extends EngineBase<Reg> {
   }
 
   /** Calls method `method` on the server. Waits for a connection if there is none. */
-  async call<K extends MethodName<Reg>>(method: K, request: RequestOf<Reg, K>, options: CallOptions = {}): Promise<ResponseOf<Reg, K>> {
-    let c = this.#connection;
-    if (!c || c.state !== 'open') {
-      const started = performance.now();
-      await this.#waitConnected(options.timeoutMs ?? this.#options.callWaitMs ?? 10_000, options.signal);
-      c = this.#connection!;
-      if (options.timeoutMs !== undefined) options = { ...options, timeoutMs: Math.max(1, options.timeoutMs - (performance.now() - started)) };
-    }
-    return (await c.call(method, request, options)) as ResponseOf<Reg, K>;
+  call<K extends MethodName<Reg>>(method: K, request: RequestOf<Reg, K>, options: CallOptions = {}): Promise<ResponseOf<Reg, K>> {
+    const c = this.#connection;
+    // Connected: hand the connection's promise straight back (an async wrapper costs microtask hops per call).
+    if (c && c.state === 'open') return c.call(method, request, options) as Promise<ResponseOf<Reg, K>>;
+    return this.#callWhenConnected(method, request, options);
   }
+
+  async #callWhenConnected<K extends MethodName<Reg>>(method: K, request: RequestOf<Reg, K>, options: CallOptions): Promise<ResponseOf<Reg, K>> {
+    const started = performance.now();
+    await this.#waitConnected(options.timeoutMs ?? this.#options.callWaitMs ?? 10_000, options.signal);
+    if (options.timeoutMs !== undefined) options = { ...options, timeoutMs: Math.max(1, options.timeoutMs - (performance.now() - started)) };
+    return (await this.#connection!.call(method, request, options)) as ResponseOf<Reg, K>;
+  }
+
 
   /** One clock exchange with the server (see the clock module for syncClock). */
   clockExchange(timeoutMs?: number): Promise<ClockSample> {

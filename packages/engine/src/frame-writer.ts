@@ -45,6 +45,7 @@ export class FrameWriter {
   readonly #highWater: number;
   readonly #batchBytes: number;
   #scheduled = false;
+  #tickScheduled = false;
   #waitingDrain = false;
   #closed = false;
   // Only HELLO (and GOAWAY) may leave before the peer's HELLO is accepted (PROTOCOL.md §5).
@@ -100,7 +101,7 @@ export class FrameWriter {
   pushCall(kind: Kind, type: number, id: number, payload: Buffer, deadlineMs?: number): void {
     if (this.#closed) return;
     this.#calls.push({ kind, type, id, payload, deadlineMs });
-    this.schedule();
+    this.#scheduleCalls();
   }
 
   /**
@@ -120,12 +121,35 @@ export class FrameWriter {
     return false;
   }
 
-  /** Arranges a flush on the next turn of the event loop. */
+  /**
+   * Arranges a flush on the next turn of the event loop: events sent in one tick share a write.
+   */
   schedule(): void {
     if (this.#scheduled || this.#waitingDrain || this.#closed || !this.#open) return;
     this.#scheduled = true;
-    setImmediate(this.#flush);
+    setImmediate(this.#flushImmediate);
   }
+
+  /**
+   * Calls flush sooner, at the end of the current tick (process.nextTick): a round trip must not
+   * wait a whole event-loop turn on each side (it cost ~2× the raw ping-pong's latency), and
+   * calls made in one synchronous run still share one write.
+   */
+  #scheduleCalls(): void {
+    if (this.#tickScheduled || this.#waitingDrain || this.#closed || !this.#open) return;
+    this.#tickScheduled = true;
+    process.nextTick(this.#flushTick);
+  }
+
+  readonly #flushImmediate = (): void => {
+    this.#scheduled = false;
+    this.#flush();
+  };
+
+  readonly #flushTick = (): void => {
+    this.#tickScheduled = false;
+    this.#flush();
+  };
 
   /** Stops writing; queued frames are left where they are. */
   close(): void {
@@ -138,7 +162,6 @@ export class FrameWriter {
   }
 
   readonly #flush = (): void => {
-    this.#scheduled = false;
     const socket = this.#socket;
     if (this.#closed || !this.#open || socket.destroyed || !socket.writable) return;
     const enc = this.#encoder;

@@ -80,6 +80,13 @@ export class Codec<Reg extends Registry = Registry> {
       : decodeWith(entry.checkResponse, `${entry.name} response`, payload);
   }
 
+  /** {@link decodeMethod} of the payload at `source[start, end)`, decoded in place. */
+  decodeMethodAt(entry: MethodEntry, part: 'request' | 'response', source: Buffer, start: number, end: number): unknown {
+    return part === 'request'
+      ? decodeWith(entry.checkRequest, `${entry.name} request`, source, start, end)
+      : decodeWith(entry.checkResponse, `${entry.name} response`, source, start, end);
+  }
+
   private encodeWith(check: TypeCheck<TSchema>, typeName: string, value: unknown): Buffer {
     if (this.validateOutbound && !check.Check(value)) throw violation(check, typeName, value, 'outbound');
     let packer = this.#packers.get(check);
