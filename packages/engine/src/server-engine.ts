@@ -3,6 +3,7 @@ import { listen, type TransportAddress, type TransportServer, type TransportSock
 import { ControlType, Kind, encodeErrorPayload, encodeFrame, type MessageName, type MessageOf, type MethodName, type Registry, type RequestOf, type ResponseOf } from '@vsock-rpc/wire';
 import { Connection, type CallOptions, type ClockSample, type ConnectionStats } from './connection.js';
 import { EngineBase, type EngineOptions } from './engine-base.js';
+import { stderrLogger } from './logger.js';
 import type { PeerContext } from './peer.js';
 
 /** Options of {@link ServerEngine.listen}. */
@@ -150,7 +151,7 @@ export class ServerEngine<Reg extends Registry> extends EngineBase<Reg> {
       this.#rejected++;
       this.metrics.error(code);
       this.emit('peerRejected', { address: info.address, cid: info.cid, reason: code });
-      (this.options.logger === null ? undefined : (this.options.logger ?? { warn: (m: string) => process.stderr.write(`[vsock-rpc] ${m}\n`) }))?.warn(`refused ${info.address}: ${message}`);
+      if (this.options.logger !== null) (this.options.logger ?? stderrLogger).warn(`refused ${info.address}: ${message}`);
       refuseConnection(socket, code, message);
     };
     if (this.#closing) return refuse('SHUTDOWN', 'server is shutting down');
