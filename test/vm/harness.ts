@@ -102,6 +102,9 @@ mount -t devtmpfs devtmpfs /host/dev || fail "mount /host/dev"
 mkdir -p /host/dev/shm /host/dev/pts
 mount -t tmpfs -o mode=1777 tmpfs /host/dev/shm
 mount -t devpts devpts /host/dev/pts
+# Keep a handle on the host's own /tmp before a tmpfs hides it: a checkout under /tmp (a CI
+# clone, say) is bound back in below, from the job's bind-tmp list.
+mkdir -p /oldtmp && mount -o bind /host/tmp /oldtmp || fail "bind host /tmp"
 mount -t tmpfs -o mode=1777 tmpfs /host/tmp || fail "mount /host/tmp"
 mkdir -p /host${GUEST_JOB_MOUNT}
 # No cache on the writable share: results must reach the host before poweroff.
@@ -110,6 +113,11 @@ JOB=/host${GUEST_JOB_MOUNT}/job
 if [ -f "$JOB/modules" ]; then
   for m in $(cat "$JOB/modules"); do
     insmod "/lib/modules/$m.ko" || fail "insmod $m"
+  done
+fi
+if [ -f "$JOB/bind-tmp" ]; then
+  for p in $(cat "$JOB/bind-tmp"); do
+    mkdir -p "/host/tmp/$p" && mount -o bind "/oldtmp/$p" "/host/tmp/$p" || fail "bind /tmp/$p"
   done
 fi
 n=$(cat "$JOB/count") || fail "read job count"
@@ -442,6 +450,8 @@ export function guestPlan(opts: RunInGuestOptions & { shareDir: string; modules?
   const envArgs = Object.entries(env).map(([k, v]) => shq(`${k}=${v}`)).join(' ');
   const files: Record<string, string> = { 'job/count': `${commands.length}\n` };
   if (opts.modules?.length) files['job/modules'] = opts.modules.join('\n') + '\n';
+  // The guest mounts a tmpfs on /tmp; a checkout that lives under /tmp is bound back over it.
+  if (REPO_ROOT.startsWith('/tmp/')) files['job/bind-tmp'] = REPO_ROOT.slice('/tmp/'.length) + '\n';
   for (const [i, cmd] of commands.entries()) {
     // The command goes verbatim into its own file (no quoting to get wrong) and runs under a
     // clean environment; `exec` makes its exit status the one init records.
