@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # The README's test command (`npm test`): installs what is missing, builds every package,
-# then runs every vitest test, the QEMU guest tier included when QEMU is present.
+# type-checks every package with its tests, then runs every vitest test, the QEMU guest tier
+# included when QEMU is present.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-setup.sh || exit 1
 bash scripts/ensure-qemu.sh
 npx turbo run build --output-logs=errors-only || exit 1
+# Type-check the tests too: the compile-time typing tests (@ts-expect-error) only bite here.
+npx turbo run lint --output-logs=errors-only || exit 1
 mkdir -p test-results
 npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest.json "$@"
 status=$?
