@@ -4,6 +4,7 @@
 # included when QEMU is present.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+rm -f test-results/vitest.json   # a stale report must never be summarised as this run's
 bash scripts/ensure-setup.sh || exit 1
 bash scripts/ensure-qemu.sh
 npx turbo run build --output-logs=errors-only || exit 1
