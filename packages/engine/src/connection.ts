@@ -125,6 +125,8 @@ export interface ConnectionStats {
   readonly queueDepth: number;
   readonly pendingCalls: number;
   readonly runningHandlers: number;
+  /** Responses and errors written by us but still waiting for the socket (the peer reads slowly). */
+  readonly queuedReplies: number;
   readonly rttNs: bigint | undefined;
 }
 
@@ -195,6 +197,9 @@ export class Connection extends EventEmitter {
     this.#writer = new FrameWriter(socket, this.queue, { inlineLimit: options.inlineLimit });
     const metrics = options.metrics;
     if (metrics) this.#writer.onWritten = (type, kind, bytes) => metrics.frameOut(type, kind, bytes);
+    this.#writer.onFlushed = (pendingCalls) => {
+      if (pendingCalls < (options.maxConcurrentCalls ?? 1024) / 2) this.resume('replies');
+    };
     this.ready = new Promise<PeerContext>((resolve, reject) => {
       this.#resolveReady = resolve;
       this.#rejectReady = reject;
@@ -249,6 +254,7 @@ export class Connection extends EventEmitter {
       queueDepth: this.queue.length,
       pendingCalls: this.#pending.size,
       runningHandlers: this.#running.size,
+      queuedReplies: this.#writer.pendingCalls,
       rttNs: this.#rttNs,
     };
   }
@@ -555,6 +561,11 @@ export class Connection extends EventEmitter {
       this.#sendError(f.type, id, 'RESOURCE_EXHAUSTED', `${this.#running.size} calls already running on this connection: retry later`);
       return;
     }
+    // Replies the peer has not read yet count against the limit too: a peer that sends requests
+    // but never reads the answers would otherwise grow the call lane without bound. Past the
+    // limit, stop reading from it until the writer has drained half of them.
+    const maxCalls = this.#opts.maxConcurrentCalls ?? 1024;
+    if (this.#running.size + this.#writer.pendingCalls >= maxCalls) this.pause('replies');
     const { entry, handler } = route;
     let request: unknown;
     try {

@@ -52,6 +52,8 @@ export class FrameWriter {
   #open = false;
   /** Called after each write with frames and bytes per TYPE_ id (for metrics). */
   onWritten: ((type: number, kind: Kind, bytes: number) => void) | undefined;
+  /** Called after each flush with the frames still waiting in the call lane. */
+  onFlushed: ((pendingCalls: number) => void) | undefined;
   /** Frames and bytes written so far. */
   framesOut = 0;
   bytesOut = 0;
@@ -202,5 +204,6 @@ export class FrameWriter {
       if (socket.writableNeedDrain) this.#waitingDrain = true;
       else this.schedule();
     }
+    this.onFlushed?.(calls.length);
   };
 }

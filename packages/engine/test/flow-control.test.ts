@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { QueueFullError } from '../src/index.js';
-import { TRANSPORTS, metricValue, promRegistry, rejectionOf, sleep, startPair, useCleanup, waitFor } from './helpers.js';
+import { Kind, encodeFrame, pack } from '@vsock-rpc/wire';
+import { TRANSPORTS, helloFrame, metricValue, promRegistry, rawConnect, rejectionOf, sleep, startPair, startServer, testRegistry, urlOf, useCleanup, waitFor } from './helpers.js';
 
 useCleanup();
 
@@ -249,5 +250,32 @@ describe.each(TRANSPORTS)('slow reader over %s', (transport) => {
     while (got.length < n - dropped) got.push(((await client.recv()).value as { n: number }).n);
     expect(got.every((v, i) => i === 0 || v > got[i - 1]!)).toBe(true);
     void rejectionOf;
+  });
+});
+
+describe('a peer that sends requests but never reads the replies', () => {
+  it('stops being read once running calls plus unread replies reach maxConcurrentCalls, and loses nothing when it reads again', async () => {
+    const server = await startServer('unix', { maxConcurrentCalls: 32 });
+    server.handle('echo', (r) => r);
+    const peer = await rawConnect(urlOf(server));
+    peer.socket.pause(); // the rude part: replies pile up on the server's side
+    peer.write(helloFrame());
+    await waitFor(() => server.peers().length === 1, 'the handshake');
+    const request = pack({ timestamp: 1n, str: 'X'.repeat(60) });
+    const total = 20_000;
+    let id = 0;
+    for (let round = 0; round < total / 1000; round++) {
+      const frames: Buffer[] = [];
+      for (let i = 0; i < 1000; i++) frames.push(encodeFrame(Kind.REQUEST, testRegistry.method('echo').id, ++id, request));
+      peer.write(Buffer.concat(frames));
+    }
+    await sleep(500);
+    const stats = server.peers()[0]!.stats();
+    // Without the bound every answered request would wait here (~20 000); with it, at most the
+    // limit plus the requests of the socket chunk being decoded when reading paused.
+    expect(stats.queuedReplies + stats.runningHandlers).toBeLessThan(2_000);
+    peer.socket.resume();
+    await waitFor(() => peer.frames.filter((f) => f.kind === Kind.RESPONSE).length === total, 'every reply', 30_000);
+    expect(peer.frames.filter((f) => f.kind === Kind.ERROR)).toEqual([]);
   });
 });
