@@ -3,6 +3,7 @@ import type { TypeCheck } from '@sinclair/typebox/compiler';
 import { DecodeError, SchemaViolationError } from './errors.js';
 import { packerFor, unpack } from './msgpack.js';
 import { mayContainUndefined } from './schema-shape.js';
+import { FALLBACK, compileFlatCodec, type FlatCodec } from './flat-codec.js';
 import type { MessageEntry, MethodEntry, MessageName, MessageOf, MethodName, Registry, RequestOf, ResponseOf } from './registry.js';
 
 /** Options of a {@link Codec}. */
@@ -22,8 +23,10 @@ export interface CodecOptions {
 export class Codec<Reg extends Registry = Registry> {
   readonly registry: Reg;
   readonly validateOutbound: boolean;
-  // One packer per checker: the fast one unless the schema can hold undefined.
+  // One encoder per checker: a compiled flat codec where the schema allows (falling back to
+  // msgpackr per value), else the fast msgpackr packer unless the schema can hold undefined.
   readonly #packers = new WeakMap<TypeCheck<TSchema>, (value: unknown) => Buffer>();
+  readonly #flat = new WeakMap<TypeCheck<TSchema>, FlatCodec | null>();
 
   constructor(registry: Reg, options: CodecOptions = {}) {
     this.registry = registry;
@@ -70,7 +73,7 @@ export class Codec<Reg extends Registry = Registry> {
 
   /** {@link decodeMessage} of the payload at `source[start, end)`, decoded in place. */
   decodeMessageAt(entry: MessageEntry, source: Buffer, start: number, end: number): unknown {
-    return decodeWith(entry.check, entry.name, source, start, end);
+    return this.#decodeAt(entry.check, entry.name, source, start, end);
   }
 
   /** Decodes and validates a request or response payload of a method. */
@@ -83,18 +86,41 @@ export class Codec<Reg extends Registry = Registry> {
   /** {@link decodeMethod} of the payload at `source[start, end)`, decoded in place. */
   decodeMethodAt(entry: MethodEntry, part: 'request' | 'response', source: Buffer, start: number, end: number): unknown {
     return part === 'request'
-      ? decodeWith(entry.checkRequest, `${entry.name} request`, source, start, end)
-      : decodeWith(entry.checkResponse, `${entry.name} response`, source, start, end);
+      ? this.#decodeAt(entry.checkRequest, `${entry.name} request`, source, start, end)
+      : this.#decodeAt(entry.checkResponse, `${entry.name} response`, source, start, end);
   }
 
   private encodeWith(check: TypeCheck<TSchema>, typeName: string, value: unknown): Buffer {
     if (this.validateOutbound && !check.Check(value)) throw violation(check, typeName, value, 'outbound');
     let packer = this.#packers.get(check);
     if (!packer) {
-      packer = packerFor(mayContainUndefined(check.Schema()));
+      const generic = packerFor(mayContainUndefined(check.Schema()));
+      const flat = this.#flatFor(check);
+      packer = flat ? (v) => flat.encode(v as Record<string, unknown>) ?? generic(v) : generic;
       this.#packers.set(check, packer);
     }
     return packer(value);
+  }
+
+  #flatFor(check: TypeCheck<TSchema>): FlatCodec | null {
+    let flat = this.#flat.get(check);
+    if (flat === undefined) {
+      flat = compileFlatCodec(check.Schema()) ?? null;
+      this.#flat.set(check, flat);
+    }
+    return flat;
+  }
+
+  #decodeAt(check: TypeCheck<TSchema>, typeName: string, source: Buffer, start: number, end: number): unknown {
+    const flat = this.#flatFor(check);
+    if (flat) {
+      const value = flat.decode(source, start, end);
+      if (value !== FALLBACK) {
+        if (!check.Check(value)) throw violation(check, typeName, value, 'inbound');
+        return value;
+      }
+    }
+    return decodeWith(check, typeName, source, start, end);
   }
 }
 
