@@ -20,7 +20,7 @@ export const usage = `usage: node bench/dist/run.js [--quick] [--json FILE] [--o
   --json FILE    also write every figure and raw sample as JSON
   --only NAMES   run only these workloads (comma-separated; repeatable)
   --reps N       repetitions per variant (default 5, or 3 with --quick)
-  --out DIR      directory for REPORT.md and the SVG charts (default bench/results)
+  --out DIR      directory for REPORT.md and the SVG charts (default bench/results; bench/results/partial with --only)
   --no-readme    do not rewrite the summary between the bench-summary markers of README.md
                  (never rewritten by a run restricted with --only)
   --help         this text`;

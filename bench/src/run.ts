@@ -39,7 +39,9 @@ async function main(opts: Options): Promise<number> {
   }
   progress.done();
   machine.loadEnd = os.loadavg()[0] ?? 0;
-  const outDir = opts.out ?? fileURLToPath(new URL('../results', import.meta.url));
+  // A partial run (--only) must not replace the full report the README links to: its report goes
+  // to bench/results/partial/ unless --out says otherwise.
+  const outDir = opts.out ?? fileURLToPath(new URL(opts.only ? '../results/partial' : '../results', import.meta.url));
   const readme = opts.noReadme || opts.only ? null : fileURLToPath(new URL('../../README.md', import.meta.url));
   const written = writeOutputs({ results, machine, opts, reps, outDir, readme, wallSeconds: (performance.now() - t0) / 1000 });
   for (const line of written.lines) process.stdout.write(`${line}\n`);

@@ -1,4 +1,4 @@
-// The two processes of the clock benchmark (clock-bench.ts). The server's engine clock is skewed
+// The two processes of the suite's `clock` workload (bench/src/vsock-rpc/clock.ts). The server's engine clock is skewed
 // by a known amount (clockSkewNs); the client measures the offset with the burst/min-delay method
 // and with the original's single exchange, idle and while it streams messageexp events to the
 // server on the same connection, and reports every estimate's error against the known truth.
@@ -6,10 +6,9 @@
 // The module has both roles in the shape of peers/protocol.ts's PeerModule, so the suite runner
 // can load it like any other peer; run as a fork entry of its own it speaks the same IPC
 // protocol (a 'start' message, 'ready' / 'result' / 'error' replies, 'stop').
-import { fileURLToPath } from 'node:url';
 import { ClientEngine, ClockSync, ServerEngine, sampleOffset, syncClock, type ClockExchange } from '@vsock-rpc/engine';
 import { exampleRegistry, type MessageExp } from '@vsock-rpc/wire/examples';
-import type { FromPeer, PeerContext, ToPeer } from './protocol.js';
+import type { PeerContext } from './protocol.js';
 
 export interface ClockServerParams {
   /** The server engine's clockSkewNs, as a decimal string (IPC is JSON: no bigint). */
@@ -233,39 +232,4 @@ export async function client(ctx: PeerContext<ClockClientParams>): Promise<Clock
     lateSlices: l.late,
     eventsSkipped: l.skipped,
   };
-}
-
-// ---- standalone fork entry (clock-bench.ts forks this file directly) ----
-
-function reply(msg: FromPeer, then?: () => void): void {
-  process.send?.(msg, undefined, {}, () => then?.());
-}
-
-if (process.argv[1] === fileURLToPath(import.meta.url) && process.send) {
-  let resolveStopped: () => void = () => {};
-  const stopped = new Promise<void>((resolve) => {
-    resolveStopped = resolve;
-  });
-  process.on('message', (raw: unknown) => {
-    const msg = raw as ToPeer;
-    if (msg.type === 'stop') {
-      resolveStopped();
-      return;
-    }
-    const ctx = {
-      socketPath: msg.socketPath,
-      tmpDir: msg.tmpDir,
-      params: msg.params as never,
-      ready: () => reply({ type: 'ready' }),
-      stopped,
-    };
-    (msg.role === 'server' ? server(ctx) : client(ctx)).then(
-      (result) => reply({ type: 'result', result }, () => process.exit(0)),
-      (err: unknown) => {
-        const e = err instanceof Error ? err : new Error(String(err));
-        reply({ type: 'error', message: e.message, ...(e.stack ? { stack: e.stack } : {}) }, () => process.exit(1));
-      },
-    );
-  });
-  process.on('disconnect', () => process.exit(0));
 }

@@ -2,7 +2,7 @@
  * Clock sync (src/clock-sync.ts): bursts, the periodic ClockSync with drift on a synthetic
  * peer, and end to end over a unix socket with a known skew (engines' clockSkewNs) in either
  * direction. The end-to-end bounds are functional checks (|error| < 5 ms), not performance
- * claims: the accuracy figures are bench/src/clock-bench.ts's.
+ * claims: the accuracy figures are the bench suite's `clock` workload's (npm run bench -- --only clock).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
