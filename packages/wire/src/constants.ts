@@ -19,19 +19,15 @@ export const Kind = {
   REQUEST: 2,
   /** The typed result of a call; id echoes the request's. */
   RESPONSE: 3,
-  /** A failed call (id of the call) or a connection-level error (id 0); payload is ErrorPayload. */
+  /** A failed call (id of the call); payload is ErrorPayload. Connection-level failures are GOAWAY. */
   ERROR: 4,
 } as const;
 export type Kind = (typeof Kind)[keyof typeof Kind];
 
-/** Human names of the kinds, for errors and metrics. */
-export const KIND_NAMES: Readonly<Record<number, string>> = {
-  0: 'control',
-  1: 'event',
-  2: 'request',
-  3: 'response',
-  4: 'error',
-};
+/** Human names of the kinds ('control', 'event', …), for errors and metrics: derived, never listed twice. */
+export const KIND_NAMES: Readonly<Record<number, string>> = Object.fromEntries(
+  Object.entries(Kind).map(([name, value]) => [value, name.toLowerCase()]),
+);
 
 /** Frame flags (header byte 7). Bits not defined here must be zero. */
 export const Flags = {
@@ -58,16 +54,10 @@ export const ControlType = {
 } as const;
 export type ControlType = (typeof ControlType)[keyof typeof ControlType];
 
-/** Names of the reserved ids, for errors and metrics. */
-export const CONTROL_NAMES: Readonly<Record<number, string>> = {
-  0xff00: 'HELLO',
-  0xff01: 'PING',
-  0xff02: 'PONG',
-  0xff03: 'CANCEL',
-  0xff04: 'GOAWAY',
-  0xff05: 'CLOCK_REQUEST',
-  0xff06: 'CLOCK_RESPONSE',
-};
+/** Names of the reserved ids ('HELLO', 'PING', …), for errors and metrics: derived, never listed twice. */
+export const CONTROL_NAMES: Readonly<Record<number, string>> = Object.fromEntries(
+  Object.entries(ControlType).map(([name, value]) => [value, name]),
+);
 
 /** Largest payload a peer accepts unless HELLO says otherwise (16 MiB). */
 export const DEFAULT_MAX_FRAME = 16 * 1024 * 1024;

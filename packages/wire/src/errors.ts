@@ -3,6 +3,8 @@
  * what happened and what to do about it.
  */
 
+import { KIND_NAMES } from './constants.js';
+
 /** Base class of every vsock-rpc error. `code` is stable across releases; match on it. */
 export class VsockRpcError extends Error {
   /** Stable machine-readable code, e.g. 'FRAME_TOO_LARGE'. */
@@ -112,5 +114,5 @@ export class UnknownNameError extends VsockRpcError {
 }
 
 function kindName(kind: number): string {
-  return ['control', 'event', 'request', 'response', 'error'][kind] ?? `kind-${kind}`;
+  return KIND_NAMES[kind] ?? `kind-${kind}`;
 }
