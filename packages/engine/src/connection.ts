@@ -513,21 +513,39 @@ export class Connection extends EventEmitter {
       this.#opts.inbox.put({ type: entry.name, value, peer });
       return;
     }
-    if (handlers) for (const h of handlers) this.#runEventHandler(() => h(value, peer), entry.name);
-    for (const h of any) this.#runEventHandler(() => h(entry.name, value, peer), entry.name);
+    // Handlers are called directly (no closure per event: this runs once per received event).
+    if (handlers) {
+      for (const h of handlers) {
+        let result: unknown;
+        try {
+          result = h(value, peer);
+        } catch (err) {
+          this.#handlerThrew(entry.name, err);
+          continue;
+        }
+        if (result instanceof Promise) this.#trackHandler(result, entry.name);
+      }
+    }
+    for (const h of any) {
+      let result: unknown;
+      try {
+        result = h(entry.name, value, peer);
+      } catch (err) {
+        this.#handlerThrew(entry.name, err);
+        continue;
+      }
+      if (result instanceof Promise) this.#trackHandler(result, entry.name);
+    }
   }
 
-  #runEventHandler(run: () => unknown, type: string): void {
-    let result: unknown;
-    try {
-      result = run();
-    } catch (err) {
-      // A throwing handler is the application's bug, not the peer's: log it, keep the connection.
-      this.#opts.metrics?.error('HANDLER_ERROR');
-      this.#warnOnce('EVENT_HANDLER', `handler of '${type}' threw: ${(err as Error)?.message ?? String(err)}`);
-      return;
-    }
-    if (!(result instanceof Promise)) return;
+  /** A throwing handler is the application's bug, not the peer's: log it, keep the connection. */
+  #handlerThrew(type: string, err: unknown): void {
+    this.#opts.metrics?.error('HANDLER_ERROR');
+    this.#warnOnce('EVENT_HANDLER', `handler of '${type}' threw: ${(err as Error)?.message ?? String(err)}`);
+  }
+
+  /** Counts a handler's pending promise for flow control (reading pauses past maxPendingHandlers). */
+  #trackHandler(result: Promise<unknown>, type: string): void {
     this.#pendingHandlers++;
     if (this.#pendingHandlers >= (this.#opts.maxPendingHandlers ?? 1024)) this.pause('handlers');
     result.then(
