@@ -103,7 +103,7 @@ export function renderSummary(facts: Facts, meta: SummaryMeta): string {
     const raw = ratioOf(v, fig(facts, 'latency', 'raw socket', p));
     const grpc = ratioOf(v, fig(facts, 'latency', 'grpc-js', p));
     lat.push(`${placeName[p]} ${formatFigure(v.median!)} µs = ${times(raw, "raw ping-pong's")}, ${times(grpc, "grpc-js's")}`);
-    behind(higher(raw), `call latency vs raw ping-pong, ${placeName[p]} (${formatRatio(raw)} its p50): the raw peer echoes pre-encoded bytes; a vsock-rpc call is schema-checked and msgpack-coded on both sides, both ways, tracked as a pending call with its own promise, and its frames pass the writer's setImmediate batching.`);
+    behind(higher(raw), `call latency vs raw ping-pong, ${placeName[p]} (${formatRatio(raw)} its p50): the raw peer echoes pre-encoded bytes; a vsock-rpc call is schema-checked and msgpack-coded on both sides, both ways, tracked as a pending call with its own promise and matched to its reply by id; each side's frame leaves at the end of its tick (process.nextTick), so calls made together share a write.`);
     behind(higher(grpc), `call latency vs grpc-js, ${placeName[p]} (${formatRatio(grpc)} its p50).`);
   }
   lines.push(lat.length > 0 ? `- **Call latency p50** (sequential echo calls; lower is better): ${lat.join('; ')}.` : `- **Call latency**: ${missing(facts, 'latency')}`);
