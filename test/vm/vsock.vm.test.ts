@@ -31,6 +31,9 @@ function buildCBaseline(): string | undefined {
   }
 }
 
+/** Bytes per program and configuration in the smoke run of the bench's throughput script. */
+const SMOKE_BYTES = 4_000_000;
+
 type Case = { ok: boolean; error?: string; [k: string]: unknown };
 
 describe.skipIf(!support.available)('vsock in a QEMU guest', () => {
@@ -49,7 +52,9 @@ describe.skipIf(!support.available)('vsock in a QEMU guest', () => {
     }
     cBuildError = buildCBaseline();
     run = await runInGuest({
-      commands: ['node test/vm/guest/vsock-cases.mjs', 'node test/vm/guest/vsock-throughput.mjs'],
+      // The throughput script is the bench's (npm run bench, workload vsock); here it runs on a
+      // few MB only, to show it works end to end. Its speed is measured by the bench, not here.
+      commands: ['node test/vm/guest/vsock-cases.mjs', `VSOCK_BENCH_BYTES=${SMOKE_BYTES} VSOCK_BENCH_ROUNDS=1 node test/vm/guest/vsock-throughput.mjs`],
       timeoutMs: 420_000,
     });
     console.log(`[vm] vsock guest run: ${run.durationMs} ms, exit codes ${JSON.stringify(run.exitCodes)}`);
@@ -127,14 +132,20 @@ describe.skipIf(!support.available)('vsock in a QEMU guest', () => {
     expect(String(r.name)).toMatch(/^Vsock\w+Error$/);
   });
 
-  it('echo throughput: Node through this package against the C baseline', () => {
+  it("the bench's vsock throughput script echoes every byte through both Node and the C baseline", () => {
     if (cBuildError) throw new Error(cBuildError);
-    const r = result('vsock-throughput') as Case & { nodeBest: { mbps: number }; cBest: { mbps: number }; ratio: number };
-    console.log(`[vm] throughput: node ${r.nodeBest.mbps.toFixed(0)} Mbit/s, C ${r.cBest.mbps.toFixed(0)} Mbit/s, ratio ${r.ratio.toFixed(2)}`);
-    console.log(`[vm] by configuration: ${JSON.stringify(r.byConfig)}`);
-    expect(r.nodeBest.mbps).toBeGreaterThan(0);
-    expect(r.cBest.mbps).toBeGreaterThan(0);
-    // Target is >= 0.7; the bound here leaves room for TCG noise on a shared 2-core machine.
-    expect(r.ratio).toBeGreaterThan(0.5);
+    type Round = { bufferSize: number; bytes: number; seconds: number; mbps: number };
+    const r = result('vsock-throughput') as Case & { node: Round[]; c: Round[]; byConfig: { bufferSize: number; ratio: number }[] };
+    // One round per configuration (kernel-default and 1 MiB vsock buffers), each program echoing
+    // all SMOKE_BYTES: the Node round throws on a short echo, the C program reports an error.
+    expect(r.node.map((x) => x.bufferSize)).toEqual([0, 1 << 20]);
+    expect(r.c.map((x) => x.bufferSize)).toEqual([0, 1 << 20]);
+    for (const x of [...r.node, ...r.c]) {
+      expect(x.bytes).toBe(SMOKE_BYTES);
+      expect(x.seconds).toBeGreaterThan(0);
+    }
+    // The ratio the bench reports is computable for each configuration (its size is the bench's job).
+    for (const cfg of r.byConfig) expect(Number.isFinite(cfg.ratio) && cfg.ratio > 0, JSON.stringify(cfg)).toBe(true);
+    console.log(`[vm] throughput smoke (${SMOKE_BYTES / 1e6} MB, not a measurement): ${JSON.stringify(r.byConfig)}`);
   });
 });

@@ -335,8 +335,8 @@ describe('WatermarkMerge: random interleavings (fast-check)', () => {
   });
 });
 
-describe('WatermarkMerge: throughput', () => {
-  it('merges 200k events from 4 sources well within a second', () => {
+describe('WatermarkMerge: volume', () => {
+  it('merges 200k interleaved events from 4 sources into one ordered stream, none late or lost', () => {
     const m = new WatermarkMerge({ now: () => 0n, maxBuffered: 50_000 });
     for (let s = 0; s < 4; s++) m.addSource(`g${s}`);
     const batches: TraceEvent[][] = [];
@@ -344,14 +344,14 @@ describe('WatermarkMerge: throughput', () => {
       const s = b % 4;
       batches.push(Array.from({ length: 100 }, (_, i) => ev(`g${s}`, b * 100 + i, BigInt(b * 100 + i * 4 + s))));
     }
-    const t0 = performance.now();
-    let n = 0;
-    for (const batch of batches) n += m.push(batch).length;
-    n += m.flush().length;
-    const ms = performance.now() - t0;
-    expect(n).toBe(200_000);
+    // Its speed is not asserted here: tests check behaviour, bench/ measures time.
+    const out: TraceEvent[] = [];
+    for (const batch of batches) out.push(...m.push(batch));
+    out.push(...m.flush());
+    expect(out).toHaveLength(200_000);
     expect(m.stats().late).toBe(0);
-    // Generous: the machine is shared. Locally ~tens of ms.
-    expect(ms).toBeLessThan(2_000);
+    for (let i = 1; i < out.length; i++) {
+      if (out[i]!.ts < out[i - 1]!.ts) expect.fail(`event ${i} (ts=${out[i]!.ts}) comes before its predecessor (ts=${out[i - 1]!.ts})`);
+    }
   });
 });
