@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CommandSpec } from '../args.js';
 import { formatNs } from '../status.js';
@@ -108,6 +108,10 @@ export async function runDemo(opts: DemoOptions): Promise<Summary> {
     const failed = children.filter((c) => c.exitCode !== 0 && c.exitCode !== null);
     say(dim(`demo done: ${summary.events.total} events (${Object.entries(summary.events.bySource).map(([s, n]) => `${s} ${n}`).join(', ')}) in ${summary.durationS} s, late ${summary.late}, dropped ${summary.dropped}`));
     for (const [g, c] of Object.entries(summary.clock)) say(dim(`  ${g}: offset ${formatNs(BigInt(c.offsetNs), true)} ± ${formatNs(BigInt(c.errorBoundNs))}, drift ${c.driftPpm} ppm`));
+    if (opts.exportPath !== undefined) {
+      const kind = opts.exportPath.endsWith('.json') ? 'Perfetto trace JSON: open it in https://ui.perfetto.dev' : 'JSON Lines';
+      say(dim(`  timeline written to ${resolve(opts.exportPath)} (${kind})`));
+    }
     if (failed.length) throw new Error(`${failed.length} client(s) failed (exit codes ${failed.map((c) => c.exitCode).join(', ')})`);
     return summary;
   } finally {
