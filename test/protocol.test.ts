@@ -3,6 +3,7 @@
  * exampleRegistry's, and every number in its tables is the one in @vsock-rpc/wire's constants.
  * Imports the built package (run `npx tsc -b packages/wire` first).
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -165,6 +166,15 @@ describe('PROTOCOL.md tables and numbers equal src/constants.ts', () => {
     expect(Number(range![3])).toBe(RESERVED_ID_MIN - 1);
     expect(flat(s4)).toContain(`${CLOCK_REQUEST_SIZE} bytes: i64 T1`);
     expect(flat(s4)).toContain(`${CLOCK_RESPONSE_SIZE} bytes: i64 T1 (echoed), i64 T1′, i64 T2′`);
+  });
+
+  it("the example registry's canonical JSON: exact, and its SHA-256 is the fingerprint", () => {
+    const blocks = [...doc.matchAll(/^```json example-registry\n([\s\S]*?)\n^```$/gm)];
+    expect(blocks).toHaveLength(1);
+    const text = blocks[0]![1]!;
+    expect(text).toBe(exampleRegistry.canonicalJson);
+    expect(flat(section('## 10. Worked examples'))).toContain(`on one line (${Buffer.byteLength(text)} bytes of UTF-8`);
+    expect(createHash('sha256').update(text).digest('hex').slice(0, 32)).toBe(exampleRegistry.fingerprint);
   });
 
   it('the 12-byte header', () => {

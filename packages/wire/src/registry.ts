@@ -74,6 +74,12 @@ export class Registry<M extends MessageDefs = MessageDefs, R extends MethodDefs 
   readonly fingerprint: string;
   /** Per-entry summary, sorted by id. */
   readonly summary: readonly TypeSummary[];
+  /**
+   * The canonical JSON of every entry, sorted by id (PROTOCOL.md §7): the exact text whose
+   * SHA-256 begins with {@link fingerprint}. Give it to a team writing a peer in another
+   * language: it holds every schema, and lets them check their own fingerprint.
+   */
+  readonly canonicalJson: string;
 
   readonly #messagesByName = new Map<string, MessageEntry>();
   readonly #methodsByName = new Map<string, MethodEntry>();
@@ -134,7 +140,8 @@ export class Registry<M extends MessageDefs = MessageDefs, R extends MethodDefs 
       const { id, name, kind } = c as { id: number; name: string; kind: 'message' | 'method' };
       return { id, name, kind, hash: sha256(canonicalJson(c)).slice(0, 16) };
     });
-    this.fingerprint = sha256(canonicalJson(sorted)).slice(0, 32);
+    this.canonicalJson = canonicalJson(sorted);
+    this.fingerprint = sha256(this.canonicalJson).slice(0, 32);
   }
 
   /** The message declared under `name`; throws {@link UnknownNameError} if there is none. */
