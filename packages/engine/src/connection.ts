@@ -405,7 +405,10 @@ export class Connection extends EventEmitter {
     try {
       this.#decoder.push(chunk);
     } catch (err) {
-      if (err instanceof ProtocolError) {
+      if (err instanceof FrameTooLargeError && this.#state === 'handshake') {
+        // Before HELLO the limit is the protocol's fixed HELLO_MAX, not a maxFrame anyone can raise.
+        this.#goawayAndFail('FRAME_TOO_LARGE', new ProtocolError('FRAME_TOO_LARGE', `the first frame from ${this.#opts.peerInfo.address} announces ${err.length} bytes, above the ${HELLO_MAX}-byte limit of a HELLO (PROTOCOL.md §2): the peer is not a vsock-rpc endpoint, or sent another frame before its HELLO`));
+      } else if (err instanceof ProtocolError) {
         this.#goawayAndFail(err.code === 'FRAME_TOO_LARGE' ? 'FRAME_TOO_LARGE' : 'PROTOCOL_ERROR', err);
       } else {
         this.#goawayAndFail('PROTOCOL_ERROR', err as Error);
@@ -458,6 +461,8 @@ export class Connection extends EventEmitter {
         this.#onEvent(f);
         return;
       case Kind.REQUEST:
+        // 0 is never a call id (PROTOCOL.md §2): a peer that sends it has no way to match the answer.
+        if (f.id === 0) throw new ProtocolError('PROTOCOL_ERROR', `a REQUEST for method id ${f.type} with call id 0: call ids are 1 … 2^32−1 (PROTOCOL.md §2)`);
         this.#onRequest(f);
         return;
       case Kind.RESPONSE:

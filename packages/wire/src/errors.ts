@@ -64,7 +64,9 @@ export class UnknownTypeError extends ProtocolError {
   ) {
     super(
       'UNKNOWN_TYPE',
-      `unknown TYPE_ id ${typeId} (0x${typeId.toString(16)}) for a ${kindName(kind)} frame: both peers must use the same registry (compare their fingerprints)`,
+      kind === 0
+        ? `control type 0x${typeId.toString(16)} is not defined by protocol version 1 (0xff00 … 0xff06): the peer is broken or speaks another protocol`
+        : `unknown TYPE_ id ${typeId} (0x${typeId.toString(16)}) for an ${kindName(kind).toUpperCase()} frame: both peers must use the same registry (compare their fingerprints)`,
     );
   }
 }
