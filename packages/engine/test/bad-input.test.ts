@@ -96,7 +96,11 @@ describe.each(TRANSPORTS)('bad input over %s', (transport) => {
     const s = await setup(transport);
     const raw = await rawConnect(s.url);
     raw.write(encodeFrame(Kind.CONTROL, ControlType.HELLO, 0, Buffer.alloc(70_000)).subarray(0, 12));
-    expect((await s.peerError).code).toBe('FRAME_TOO_LARGE');
+    const err = await s.peerError;
+    expect(err.code).toBe('FRAME_TOO_LARGE');
+    // The HELLO limit is the protocol's: the message must not send anyone to raise maxFrame.
+    expect(err.message).toMatch(/above the 65536-byte limit of a HELLO/);
+    expect(err.message).not.toMatch(/raise maxFrame/);
     expect(await raw.goaway()).toBe('FRAME_TOO_LARGE');
     expect(s.logger.lines).toHaveLength(1);
     await s.goodStillWorks();
@@ -184,6 +188,18 @@ describe.each(TRANSPORTS)('bad input over %s', (transport) => {
     const answer = await raw.frame((f) => f.id === 77, 'the answer');
     expect(answer.kind).toBe(Kind.RESPONSE);
     expect(await s.good.call('add', { a: 40, b: 2 })).toEqual({ sum: 42 });
+  });
+
+  it('a REQUEST with call id 0 is a protocol error (its answer could match no call)', async () => {
+    const s = await setup(transport);
+    const raw = await handshaken(s.url, s.server);
+    raw.write(encodeFrame(Kind.REQUEST, s.server.registry.method('add').id, 0, pack({ a: 1, b: 2 })));
+    const { err } = await s.peerClosed;
+    expect(err.code).toBe('PROTOCOL_ERROR');
+    expect(err.message).toMatch(/call id 0/);
+    expect(await raw.goaway()).toBe('PROTOCOL_ERROR');
+    expect(s.logger.lines).toHaveLength(1);
+    await s.goodStillWorks();
   });
 
   it('a second HELLO after the handshake is a protocol error', async () => {
