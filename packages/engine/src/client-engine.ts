@@ -93,7 +93,12 @@ export class ClientEngine<Reg extends Registry> extends EngineBase<Reg> {
    */
   static async connect<Reg extends Registry>(address: TransportAddress | string, options: ClientEngineOptions<Reg>): Promise<ClientEngine<Reg>> {
     const engine = new ClientEngine(address, options);
-    await engine.#firstConnect();
+    try {
+      await engine.#firstConnect();
+    } catch (err) {
+      await engine.close(0); // stop its timers and unpublish its metrics
+      throw err;
+    }
     return engine;
   }
 
@@ -202,6 +207,7 @@ export class ClientEngine<Reg extends Registry> extends EngineBase<Reg> {
     this.queue.close(new ConnectionClosedError('engine closed'));
     this.queue.clear(); // what never left is counted as dropped, as documented above
     this.inbox.end();
+    this.metrics.close();
   }
 
   // ---- connecting ----

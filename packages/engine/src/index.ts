@@ -13,7 +13,7 @@ export { FrameWriter, type FrameWriterOptions } from './frame-writer.js';
 export { Router, type CallContext, type EventHandler, type MethodHandler } from './router.js';
 export { sampleOffset, pickMinDelay, estimateDrift, DriftEstimator, ClockModel, floorDiv, ceilDiv, type OffsetEstimate, type PickedSample, type DriftPoint, type DriftEstimate, type DriftOptions, type ClockModelState, type Converted } from './clock.js';
 export { syncClock, ClockSync, type ClockExchange, type SyncOptions, type SyncResult, type SyncEvent, type ClockSyncOptions } from './clock-sync.js';
-export { EngineMetrics, type EngineMetricsOptions, type LatencySummary, type ClockFigures } from './metrics.js';
+export { EngineMetrics, MetricsConflictError, type EngineMetricsOptions, type LatencySummary, type ClockFigures } from './metrics.js';
 export { backoffDelay, type BackoffOptions } from './backoff.js';
 export { RpcError, HelloMismatchError, ConnectionClosedError, GoawayError, QueueFullError } from './errors.js';
 export { stderrLogger, silentLogger, type Logger } from './logger.js';

@@ -1,6 +1,6 @@
 import * as hdr from 'hdr-histogram-js';
 import { Counter, Gauge, Histogram, type Registry as PromRegistry } from 'prom-client';
-import { CONTROL_NAMES, KIND_NAMES, type Registry } from '@vsock-rpc/wire';
+import { CONTROL_NAMES, KIND_NAMES, VsockRpcError, type Registry } from '@vsock-rpc/wire';
 
 /** Percentiles of call latency in microseconds, from hdr-histogram-js. */
 export interface LatencySummary {
@@ -10,6 +10,13 @@ export interface LatencySummary {
   readonly p99: number;
   readonly p999: number;
   readonly max: number;
+}
+
+/** Two engines would publish the same series into one prom registry (code METRICS_CONFLICT). */
+export class MetricsConflictError extends VsockRpcError {
+  constructor(message: string) {
+    super('METRICS_CONFLICT', message);
+  }
 }
 
 /** Clock figures an engine reports (see the clock module). */
@@ -33,45 +40,18 @@ export interface EngineMetricsOptions {
 const TYPES = 0x10000;
 
 /**
- * The metrics of one engine. The hot path only increments typed arrays indexed by TYPE_ id and
- * kind; prom-client reads them when scraped (its `collect` hooks), so publishing costs nothing
- * per frame.
- *
- * Published: `<prefix>frames_total{direction,kind,type}`, `<prefix>bytes_total{direction,type}`,
- * `<prefix>errors_total{code}`, `<prefix>call_duration_seconds{method,code}` (histogram),
- * `<prefix>queue_depth`, `<prefix>dropped_events_total{reason}`, `<prefix>connections`,
- * `<prefix>rtt_seconds`, `<prefix>clock_offset_seconds`, `<prefix>clock_error_bound_seconds`,
- * `<prefix>clock_drift_ppm`, `<prefix>clock_last_sync_timestamp_seconds`.
+ * The prom-client metrics of one prom registry and prefix. Every engine that publishes there
+ * (a server and a client in one process, say) is one source, told apart by its constant labels
+ * (`role`); each scrape walks all sources. prom-client allows one metric object per name in a
+ * registry, so the objects are made once, by the first engine, and shared.
  */
-export class EngineMetrics {
-  readonly #framesIn = new Float64Array(5 * TYPES);
-  readonly #framesOut = new Float64Array(5 * TYPES);
-  readonly #bytesInByType = new Float64Array(TYPES);
-  readonly #bytesOutByType = new Float64Array(TYPES);
-  #bytesInRaw = 0;
-  readonly #errors = new Map<string, number>();
-  readonly #latency = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 });
-  readonly #callHistogram: Histogram<string> | undefined;
-  // The constant labels (e.g. role), which observations must carry like every collected metric.
-  #constLabels: Record<string, string> = {};
-  #rttNs: bigint | undefined;
-  #clock: ClockFigures | undefined;
-  /** Reads queue depth, drops and connections at scrape time. */
-  sources: { queueDepth?: () => number; dropped?: () => Record<string, number>; connections?: () => number } = {};
+class PromPublisher {
+  readonly sources = new Map<string, EngineMetrics>();
+  readonly callHistogram: Histogram<string>;
 
-  constructor(
-    readonly registry: Registry,
-    options: EngineMetricsOptions = {},
-  ) {
-    const prom = options.promRegistry;
-    if (!prom) return;
-    const p = options.prefix ?? 'vsockrpc_';
+  constructor(prom: PromRegistry, p: string, constNames: readonly string[]) {
     const registers = [prom];
-    const constLabels = options.labels ?? {};
-    this.#constLabels = constLabels;
-    const constNames = Object.keys(constLabels);
-    const self = this;
-    const typeName = (t: number) => CONTROL_NAMES[t] ?? registry.messageById(t)?.name ?? registry.methodById(t)?.name ?? String(t);
+    const sources = () => this.sources.values();
     new Counter({
       name: `${p}frames_total`,
       help: 'Frames by direction, kind and TYPE_',
@@ -79,12 +59,7 @@ export class EngineMetrics {
       registers,
       collect() {
         this.reset();
-        for (const [direction, arr] of [['in', self.#framesIn], ['out', self.#framesOut]] as const) {
-          for (let i = 0; i < arr.length; i++) {
-            const v = arr[i]!;
-            if (v > 0) this.inc({ ...constLabels, direction, kind: KIND_NAMES[Math.floor(i / TYPES)] ?? '?', type: typeName(i % TYPES) }, v);
-          }
-        }
+        for (const m of sources()) m.forEachFrameCount((labels, v) => this.inc(labels, v));
       },
     });
     new Counter({
@@ -94,9 +69,7 @@ export class EngineMetrics {
       registers,
       collect() {
         this.reset();
-        for (const [direction, arr] of [['in', self.#bytesInByType], ['out', self.#bytesOutByType]] as const) {
-          for (let i = 0; i < arr.length; i++) if (arr[i]! > 0) this.inc({ ...constLabels, direction, type: typeName(i) }, arr[i]!);
-        }
+        for (const m of sources()) m.forEachByteCount((labels, v) => this.inc(labels, v));
       },
     });
     new Counter({
@@ -106,10 +79,10 @@ export class EngineMetrics {
       registers,
       collect() {
         this.reset();
-        for (const [code, n] of self.#errors) this.inc({ ...constLabels, code }, n);
+        for (const m of sources()) for (const [code, n] of Object.entries(m.errors())) this.inc({ ...m.constLabels, code }, n);
       },
     });
-    this.#callHistogram = new Histogram({
+    this.callHistogram = new Histogram({
       name: `${p}call_duration_seconds`,
       help: 'Call latency seen by the caller, by method and result code',
       labelNames: [...constNames, 'method', 'code'],
@@ -122,7 +95,8 @@ export class EngineMetrics {
       labelNames: constNames,
       registers,
       collect() {
-        this.set(constLabels, self.sources.queueDepth?.() ?? 0);
+        this.reset();
+        for (const m of sources()) this.set(m.constLabels, m.sources.queueDepth?.() ?? 0);
       },
     });
     new Counter({
@@ -132,7 +106,7 @@ export class EngineMetrics {
       registers,
       collect() {
         this.reset();
-        for (const [reason, n] of Object.entries(self.sources.dropped?.() ?? {})) this.inc({ ...constLabels, reason }, n);
+        for (const m of sources()) for (const [reason, n] of Object.entries(m.sources.dropped?.() ?? {})) this.inc({ ...m.constLabels, reason }, n);
       },
     });
     new Gauge({
@@ -141,7 +115,8 @@ export class EngineMetrics {
       labelNames: constNames,
       registers,
       collect() {
-        this.set(constLabels, self.sources.connections?.() ?? 0);
+        this.reset();
+        for (const m of sources()) this.set(m.constLabels, m.sources.connections?.() ?? 0);
       },
     });
     new Gauge({
@@ -150,7 +125,8 @@ export class EngineMetrics {
       labelNames: constNames,
       registers,
       collect() {
-        if (self.#rttNs !== undefined) this.set(constLabels, Number(self.#rttNs) / 1e9);
+        this.reset();
+        for (const m of sources()) if (m.rttNs !== undefined) this.set(m.constLabels, Number(m.rttNs) / 1e9);
       },
     });
     const clockGauge = (name: string, help: string, read: (c: ClockFigures) => number) =>
@@ -160,13 +136,131 @@ export class EngineMetrics {
         labelNames: constNames,
         registers,
         collect() {
-          if (self.#clock) this.set(constLabels, read(self.#clock));
+          this.reset();
+          for (const m of sources()) if (m.clockFigures) this.set(m.constLabels, read(m.clockFigures));
         },
       });
     clockGauge('clock_offset_seconds', 'Clock offset, local minus remote', (c) => Number(c.offsetNs) / 1e9);
     clockGauge('clock_error_bound_seconds', 'Error bound of the clock offset (delay / 2)', (c) => Number(c.errorBoundNs) / 1e9);
     clockGauge('clock_drift_ppm', 'Estimated drift d(local − remote)/d(local) in ppm: positive means the local clock runs faster', (c) => c.driftPpm);
     clockGauge('clock_last_sync_timestamp_seconds', 'Unix time of the last clock sync', (c) => c.lastSyncMs / 1000);
+  }
+}
+
+/** The publishers of each prom registry, by prefix and label names. */
+const publishers = new WeakMap<PromRegistry, Map<string, PromPublisher>>();
+
+/**
+ * The metrics of one engine. The hot path only increments typed arrays indexed by TYPE_ id and
+ * kind; prom-client reads them when scraped (its `collect` hooks), so publishing costs nothing
+ * per frame.
+ *
+ * Published: `<prefix>frames_total{direction,kind,type}`, `<prefix>bytes_total{direction,type}`,
+ * `<prefix>errors_total{code}`, `<prefix>call_duration_seconds{method,code}` (histogram),
+ * `<prefix>queue_depth`, `<prefix>dropped_events_total{reason}`, `<prefix>connections`,
+ * `<prefix>rtt_seconds`, `<prefix>clock_offset_seconds`, `<prefix>clock_error_bound_seconds`,
+ * `<prefix>clock_drift_ppm`, `<prefix>clock_last_sync_timestamp_seconds`; each also carries the
+ * constant labels (the engines set `role`: 'client' or 'server').
+ *
+ * Several engines may publish into one prom registry: a client and a server as they are, two
+ * of the same role under different prefixes. Two open engines with the same prefix and labels
+ * would count into the same series, so the second is refused ({@link MetricsConflictError});
+ * once the first is closed ({@link close}), a new one takes its place.
+ */
+export class EngineMetrics {
+  readonly #framesIn = new Float64Array(5 * TYPES);
+  readonly #framesOut = new Float64Array(5 * TYPES);
+  readonly #bytesInByType = new Float64Array(TYPES);
+  readonly #bytesOutByType = new Float64Array(TYPES);
+  #bytesInRaw = 0;
+  readonly #errors = new Map<string, number>();
+  readonly #latency = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 });
+  readonly #callHistogram: Histogram<string> | undefined;
+  readonly #publisher: PromPublisher | undefined;
+  readonly #sourceKey: string;
+  /** The constant labels (e.g. role), which every series of this engine carries. */
+  readonly constLabels: Readonly<Record<string, string>>;
+  #rttNs: bigint | undefined;
+  #clock: ClockFigures | undefined;
+  /** Reads queue depth, drops and connections at scrape time. */
+  sources: { queueDepth?: () => number; dropped?: () => Record<string, number>; connections?: () => number } = {};
+
+  constructor(
+    readonly registry: Registry,
+    options: EngineMetricsOptions = {},
+  ) {
+    this.constLabels = { ...(options.labels ?? {}) };
+    this.#sourceKey = JSON.stringify(Object.entries(this.constLabels).sort());
+    const prom = options.promRegistry;
+    if (!prom) return;
+    const prefix = options.prefix ?? 'vsockrpc_';
+    const constNames = Object.keys(this.constLabels).sort();
+    const key = `${prefix}\0${constNames.join(',')}`;
+    let byKey = publishers.get(prom);
+    if (!byKey) publishers.set(prom, (byKey = new Map()));
+    let publisher = byKey.get(key);
+    if (!publisher) {
+      const clash = [...byKey.keys()].find((k) => k.split('\0')[0] === prefix);
+      if (clash !== undefined) {
+        throw new MetricsConflictError(`this prom registry already has ${prefix}* metrics labelled by [${clash.split('\0')[1]}], not [${constNames.join(',')}]: use another metricsPrefix`);
+      }
+      publisher = new PromPublisher(prom, prefix, constNames);
+      byKey.set(key, publisher);
+    }
+    if (publisher.sources.get(this.#sourceKey)?.closed === false) {
+      throw new MetricsConflictError(
+        `another open engine already publishes ${prefix}* metrics labelled ${this.#sourceKey} into this prom registry: give one of them another metricsPrefix, or close it first`,
+      );
+    }
+    publisher.sources.set(this.#sourceKey, this);
+    this.#publisher = publisher;
+    this.#callHistogram = publisher.callHistogram;
+  }
+
+  #closed = false;
+
+  /** Whether {@link close} was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * The engine closed. Its final figures (the drops of its last queue, say) stay published
+   * until another engine with the same prefix and labels takes its place in the prom registry.
+   */
+  close(): void {
+    this.#closed = true;
+  }
+
+  /** @internal For the publisher: each nonzero frame count with its labels. */
+  forEachFrameCount(visit: (labels: Record<string, string>, count: number) => void): void {
+    for (const [direction, arr] of [['in', this.#framesIn], ['out', this.#framesOut]] as const) {
+      for (let i = 0; i < arr.length; i++) {
+        const v = arr[i]!;
+        if (v > 0) visit({ ...this.constLabels, direction, kind: KIND_NAMES[Math.floor(i / TYPES)] ?? '?', type: this.#typeName(i % TYPES) }, v);
+      }
+    }
+  }
+
+  /** @internal For the publisher: each nonzero byte count with its labels. */
+  forEachByteCount(visit: (labels: Record<string, string>, bytes: number) => void): void {
+    for (const [direction, arr] of [['in', this.#bytesInByType], ['out', this.#bytesOutByType]] as const) {
+      for (let i = 0; i < arr.length; i++) if (arr[i]! > 0) visit({ ...this.constLabels, direction, type: this.#typeName(i) }, arr[i]!);
+    }
+  }
+
+  #typeName(t: number): string {
+    return CONTROL_NAMES[t] ?? this.registry.messageById(t)?.name ?? this.registry.methodById(t)?.name ?? String(t);
+  }
+
+  /** The last keepalive round-trip time, ns. */
+  get rttNs(): bigint | undefined {
+    return this.#rttNs;
+  }
+
+  /** The clock's state as last recorded. */
+  get clockFigures(): ClockFigures | undefined {
+    return this.#clock;
   }
 
   /** Counts an inbound frame. */
@@ -194,7 +288,7 @@ export class EngineMetrics {
   /** Records a finished call. */
   callDone(method: string, seconds: number, code: string): void {
     this.#latency.recordValue(Math.max(1, Math.round(seconds * 1e6)));
-    this.#callHistogram?.observe({ ...this.#constLabels, method, code }, seconds);
+    this.#callHistogram?.observe({ ...this.constLabels, method, code }, seconds);
   }
 
   /** Records a keepalive round trip. */

@@ -97,7 +97,12 @@ export class ServerEngine<Reg extends Registry> extends EngineBase<Reg> {
   /** Listens on `address` ('vsock://any:11451', 'unix:///tmp/s', 'tcp://127.0.0.1:0', 'hybrid:///run/v.sock:1024'). */
   static async listen<Reg extends Registry>(address: TransportAddress | string, options: ServerEngineOptions<Reg>): Promise<ServerEngine<Reg>> {
     const server = await listen(address, { backlog: options.backlog });
-    return new ServerEngine(server, options);
+    try {
+      return new ServerEngine(server, options);
+    } catch (err) {
+      await server.close(); // e.g. MetricsConflictError: do not leave the address bound
+      throw err;
+    }
   }
 
   /** The bound address (with the real port when 0 or any was asked). */
@@ -143,6 +148,7 @@ export class ServerEngine<Reg extends Registry> extends EngineBase<Reg> {
     await this.#server.close();
     await Promise.all([...this.#connections].map((c) => c.close(timeoutMs)));
     this.inbox.end();
+    this.metrics.close();
   }
 
   #accept(socket: TransportSocket): void {

@@ -1,8 +1,21 @@
 /** Metrics: a real prom-client Registry, the text exposition after traffic, hdr-histogram latency. */
 import { describe, expect, it } from 'vitest';
 import { pack } from '@vsock-rpc/wire';
-import { EngineMetrics, RpcError } from '../src/index.js';
-import { TRANSPORTS, metricValue, promRegistry, rejectionOf, startPair, testRegistry, useCleanup, waitFor } from './helpers.js';
+import { EngineMetrics, MetricsConflictError, RpcError, ServerEngine } from '../src/index.js';
+import {
+  TRANSPORTS,
+  connectClient,
+  listenAddress,
+  metricValue,
+  promRegistry,
+  rejectionOf,
+  startPair,
+  startServer,
+  testRegistry,
+  urlOf,
+  useCleanup,
+  waitFor,
+} from './helpers.js';
 
 useCleanup();
 
@@ -79,6 +92,39 @@ describe.each(TRANSPORTS)('metrics over %s', (transport) => {
     await waitFor(() => got.length === 8, 'the kept events');
     expect(got).toEqual([12, 13, 14, 15, 16, 17, 18, 19]);
     expect(await metricValue(prom, 'vsockrpc_dropped_events_total', { reason: 'oldest' })).toBe(12);
+  });
+});
+
+describe('one prom registry for several engines', () => {
+  it('a server and a client in one process publish into the same registry, told apart by role', async () => {
+    const prom = promRegistry();
+    const { server, client } = await startPair('unix', { promRegistry: prom }, { promRegistry: prom });
+    server.handle('add', (r) => ({ sum: r.a + r.b }));
+    for (let i = 0; i < 3; i++) await client.call('add', { a: i, b: 1 });
+    // The client wrote 3 REQUESTs and the server read them: the same series name, two roles.
+    expect(await metricValue(prom, 'vsockrpc_frames_total', { role: 'client', direction: 'out', kind: 'request', type: 'add' })).toBe(3);
+    expect(await metricValue(prom, 'vsockrpc_frames_total', { role: 'server', direction: 'in', kind: 'request', type: 'add' })).toBe(3);
+    expect(await metricValue(prom, 'vsockrpc_connections', { role: 'server' })).toBe(1);
+    expect(await metricValue(prom, 'vsockrpc_call_duration_seconds_count', { role: 'client', method: 'add', code: 'OK' })).toBe(3);
+  });
+
+  it('a second engine of the same role and prefix is refused with METRICS_CONFLICT, leaves nothing bound, and may publish once the first has closed', async () => {
+    const prom = promRegistry();
+    const first = await startServer('unix', { promRegistry: prom });
+    const address = listenAddress('unix');
+    const err = await rejectionOf(ServerEngine.listen(address, { registry: testRegistry, logger: null, promRegistry: prom }));
+    expect(err).toBeInstanceOf(MetricsConflictError);
+    expect((err as MetricsConflictError).code).toBe('METRICS_CONFLICT');
+    expect(err.message).toMatch(/metricsPrefix/);
+    // The refused engine's address was released: a third engine (own prefix) can bind it.
+    const third = await startServer(address, { promRegistry: prom, metricsPrefix: 'other_' });
+    expect(urlOf(third)).toBe(address);
+    await first.close(100);
+    const fourth = await startServer('unix', { promRegistry: prom });
+    const c = await connectClient(urlOf(fourth));
+    await waitFor(() => fourth.peers().length === 1, 'the client');
+    expect(await metricValue(prom, 'vsockrpc_connections', { role: 'server' })).toBe(1);
+    await c.close(100);
   });
 });
 
