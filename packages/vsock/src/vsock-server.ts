@@ -230,6 +230,7 @@ export class VsockServer extends EventEmitter<VsockServerEvents> {
 
 /** Creates a vsock server; call `listen(port, cid?)` on it. `connectionListener` is added for 'connection'. */
 export function createVsockServer(options?: VsockServerOptions, connectionListener?: (socket: VsockSocket) => void): VsockServer;
+/** Creates a vsock server with default options; `connectionListener` is added for 'connection'. */
 export function createVsockServer(connectionListener?: (socket: VsockSocket) => void): VsockServer;
 export function createVsockServer(
   a?: VsockServerOptions | ((socket: VsockSocket) => void),

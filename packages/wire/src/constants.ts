@@ -22,6 +22,7 @@ export const Kind = {
   /** A failed call (id of the call); payload is ErrorPayload. Connection-level failures are GOAWAY. */
   ERROR: 4,
 } as const;
+/** One of the {@link Kind} values (header byte 6). */
 export type Kind = (typeof Kind)[keyof typeof Kind];
 
 /** Human names of the kinds ('control', 'event', …), for errors and metrics: derived, never listed twice. */
@@ -52,6 +53,7 @@ export const ControlType = {
   CLOCK_REQUEST: 0xff05,
   CLOCK_RESPONSE: 0xff06,
 } as const;
+/** One of the {@link ControlType} values (the `type` of a CONTROL frame). */
 export type ControlType = (typeof ControlType)[keyof typeof ControlType];
 
 /** Names of the reserved ids ('HELLO', 'PING', …), for errors and metrics: derived, never listed twice. */
@@ -65,6 +67,7 @@ export const DEFAULT_MAX_FRAME = 16 * 1024 * 1024;
 export const MAX_FRAME_CEILING = 1024 * 1024 * 1024;
 /** Payloads at or under this size are copied into the batch buffer behind their header. */
 export const DEFAULT_INLINE_LIMIT = 4096;
-/** Bytes of the CLOCK_REQUEST payload (T1) and of the CLOCK_RESPONSE payload (T1, T1', T2'). */
+/** CLOCK_REQUEST payload size: i64 T1. */
 export const CLOCK_REQUEST_SIZE = 8;
+/** CLOCK_RESPONSE payload size: i64 T1 (echoed), i64 T1′, i64 T2′. */
 export const CLOCK_RESPONSE_SIZE = 24;

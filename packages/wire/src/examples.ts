@@ -32,11 +32,17 @@ export const Polymorph = Type.Union([
   Type.Object({ type: Type.Literal('example2'), value: Example2 }),
 ]);
 
+/** The static type of `example0`. */
 export type Example0 = Static<typeof Example0>;
+/** The static type of `example1`. */
 export type Example1 = Static<typeof Example1>;
+/** The static type of `example2`. */
 export type Example2 = Static<typeof Example2>;
+/** The static type of `timestamps`. */
 export type Timestamps = Static<typeof Timestamps>;
+/** The static type of `messageexp`. */
 export type MessageExp = Static<typeof MessageExp>;
+/** The static type of `polymorph`. */
 export type Polymorph = Static<typeof Polymorph>;
 
 /** The demo's registry: its five classes, the polymorphic union, and two example methods. */
@@ -56,4 +62,5 @@ export const exampleRegistry = defineRegistry({
     sum: { id: 101, request: Type.Object({ items: Type.Array(Example1, { maxItems: 10000 }) }), response: Type.Object({ total: Type.Number() }) },
   },
 });
+/** The type of {@link exampleRegistry}, for `ClientEngine<ExampleRegistry>` and the like. */
 export type ExampleRegistry = typeof exampleRegistry;
