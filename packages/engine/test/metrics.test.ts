@@ -138,6 +138,22 @@ describe('EngineMetrics', () => {
     expect(text).toContain('b_frames_total');
   });
 
+  it('codes chosen by peers cannot grow the exposition without bound: past 1024 they count as OTHER', async () => {
+    const prom = promRegistry();
+    const m = new EngineMetrics(testRegistry, { promRegistry: prom, labels: { role: 'client' } });
+    for (let i = 0; i < 1500; i++) {
+      m.callDone('add', 0.001, `APP_CODE_${i}`);
+      m.error(`PEER_CODE_${i}`);
+    }
+    const text = await prom.metrics();
+    const callSeries = new Set(text.split('\n').filter((l) => l.startsWith('vsockrpc_call_duration_seconds_count')));
+    expect(callSeries.size).toBe(1025); // 1024 codes + OTHER
+    expect(await metricValue(prom, 'vsockrpc_call_duration_seconds_count', { method: 'add', code: 'OTHER' })).toBe(1500 - 1024);
+    expect(await metricValue(prom, 'vsockrpc_call_duration_seconds_count', { method: 'add', code: 'APP_CODE_7' })).toBe(1);
+    expect(Object.keys(m.errors())).toHaveLength(1025);
+    expect(m.errors()['OTHER']).toBe(1500 - 1024);
+  });
+
   it('works without a prom registry (snapshot figures only)', () => {
     const m = new EngineMetrics(testRegistry);
     m.callDone('add', 0.0015, 'OK');
