@@ -42,17 +42,35 @@ describe('flat codec', () => {
 
   it('decodes whatever msgpackr writes (any key order) to what msgpackr reads', () => {
     fc.assert(
-      fc.property(value, fc.boolean(), (v, reverse) => {
+      fc.property(value, fc.boolean(), fc.boolean(), (v, reverse, bigChunk) => {
         const ordered = reverse ? Object.fromEntries(Object.entries(v).reverse()) : v;
         const bytes = packr.pack(ordered);
-        // Inside a larger chunk, as the decoder sees frames.
-        const chunk = Buffer.concat([Buffer.from([1, 2, 3]), bytes, Buffer.from([9, 9])]);
+        // Inside a larger chunk, as the decoder sees frames; small and large chunks read
+        // int64 by different paths (by hand, or through a DataView shared by the chunk).
+        const chunk = Buffer.concat([Buffer.from([1, 2, 3]), bytes, Buffer.alloc(bigChunk ? 2048 : 2, 9)]);
         const got = flat.decode(chunk, 3, 3 + bytes.length);
         expect(got).not.toBe(FALLBACK);
         expect(got).toEqual(packr.unpack(bytes));
       }),
       { numRuns: 2000 },
     );
+  });
+
+  it('reads every number encoding msgpack has, signed and unsigned, float 32 included', () => {
+    const at = (num: Buffer) => {
+      // { big: 1n, text: 'a', int: 1, num: <num>, flag: true }, with num's bytes spliced in by hand
+      const head = packr.pack({ big: 1n, text: 'a', int: 1 });
+      head[0] = 0x85; // a map of 5
+      const bytes = Buffer.concat([head, packr.pack('num'), num, packr.pack('flag'), packr.pack(true)]);
+      return (flat.decode(bytes, 0, bytes.length) as { num: number }).num;
+    };
+    expect(at(Buffer.from([0xd0, 0x80]))).toBe(-128);
+    expect(at(Buffer.from([0xd1, 0x80, 0x00]))).toBe(-32768);
+    expect(at(Buffer.from([0xd2, 0x80, 0, 0, 0]))).toBe(-(2 ** 31));
+    expect(at(Buffer.from([0xce, 0xff, 0xff, 0xff, 0xff]))).toBe(2 ** 32 - 1);
+    expect(at(Buffer.from([0xca, 0x3f, 0xc0, 0, 0]))).toBe(1.5);
+    expect(at(Buffer.from([0xca, 0xc0, 0x49, 0x0f, 0xdb]))).toBeCloseTo(-Math.PI, 6);
+    expect(at(Buffer.from([0xcb, 0x40, 0x09, 0x21, 0xfb, 0x54, 0x44, 0x2d, 0x18]))).toBe(Math.PI);
   });
 
   it('leaves to msgpackr what it does not handle itself', () => {
