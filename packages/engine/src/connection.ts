@@ -108,7 +108,8 @@ interface PendingCall {
   reject: (e: Error) => void;
   method: string;
   entryId: number;
-  startNs: bigint;
+  /** performance.now() when the call started: a double, no BigInt to allocate per call. */
+  startMs: number;
   timer: NodeJS.Timeout | undefined;
   cleanup: (() => void) | undefined;
 }
@@ -291,7 +292,7 @@ export class Connection extends EventEmitter {
     if (payload.length + 4 > this.#peerMaxFrame) return Promise.reject(new FrameTooLargeError(payload.length, this.#peerMaxFrame));
     const id = this.#allocCallId();
     return new Promise((resolve, reject) => {
-      const call: PendingCall = { resolve, reject, method: name, entryId: entry.id, startNs: process.hrtime.bigint(), timer: undefined, cleanup: undefined };
+      const call: PendingCall = { resolve, reject, method: name, entryId: entry.id, startMs: performance.now(), timer: undefined, cleanup: undefined };
       this.#pending.set(id, call);
       if (options.timeoutMs !== undefined) {
         call.timer = setTimeout(() => {
@@ -664,7 +665,7 @@ export class Connection extends EventEmitter {
     clearTimeout(call.timer);
     call.cleanup?.();
     const entry = this.#codec.registry.methodById(f.type)!;
-    const seconds = Number(process.hrtime.bigint() - call.startNs) / 1e9;
+    const seconds = (performance.now() - call.startMs) / 1000;
     if (f.kind === Kind.RESPONSE) {
       let value: unknown;
       try {
@@ -791,7 +792,7 @@ export class Connection extends EventEmitter {
     this.#pending.delete(id);
     clearTimeout(call.timer);
     call.cleanup?.();
-    this.#opts.metrics?.callDone(call.method, Number(process.hrtime.bigint() - call.startNs) / 1e9, (err as VsockRpcError).code ?? 'ERROR');
+    this.#opts.metrics?.callDone(call.method, (performance.now() - call.startMs) / 1000, (err as VsockRpcError).code ?? 'ERROR');
     // A REQUEST not yet written is simply taken back; a written one is cancelled (PROTOCOL.md §4).
     if (!this.#writer.unqueueRequest(id) && (this.#state === 'open' || this.#state === 'closing')) {
       this.#writer.writeUrgent(Kind.CONTROL, ControlType.CANCEL, id, Buffer.alloc(0));
