@@ -125,7 +125,7 @@ export function renderSummary(facts: Facts, meta: SummaryMeta): string {
     if (!v) continue;
     const raw = ratioOf(v, fig(facts, name, 'raw socket'));
     bw.push(`${label} messages ${formatFigure(v.median!)} MB/s = ${times(raw, 'the raw socket')}`);
-    behind(lower(raw), `bandwidth with ${label} messages vs the raw socket (${formatRatio(raw)}): each blob is msgpack-encoded (one copy of the payload) and, at the receiver, decoded into its own buffer (a second copy, so a handler may keep it) and validated; the raw peer counts bytes without touching them.`);
+    behind(lower(raw), `bandwidth with ${label} messages vs the raw socket (${formatRatio(raw)}): each blob is copied once at the sender (msgpack encode) and once at the receiver (the frame spans socket chunks and is assembled into a buffer of its own, which the handler's Uint8Array is a view into), in fresh buffers the GC must reclaim, and validated; the raw peer counts bytes without touching them.`);
   }
   lines.push(bw.length > 0 ? `- **Bandwidth**: ${bw.join('; ')}.` : `- **Bandwidth**: ${missing(facts, 'bandwidth-64k')}`);
 

@@ -500,7 +500,7 @@ export class Connection extends EventEmitter {
     const entry = this.#codec.registry.messageById(f.type)!;
     let value: unknown;
     try {
-      value = this.#codec.decodeMessageAt(entry, f.source, f.start, f.end);
+      value = this.#codec.decodeMessageAt(entry, f.source, f.start, f.end, f.owned);
     } catch (err) {
       // The frame boundary is intact: drop this event, count it, keep the connection.
       this.#eventsInvalid++;
@@ -593,7 +593,7 @@ export class Connection extends EventEmitter {
     const { entry, handler } = route;
     let request: unknown;
     try {
-      request = this.#codec.decodeMethodAt(entry, 'request', f.source, f.start, f.end);
+      request = this.#codec.decodeMethodAt(entry, 'request', f.source, f.start, f.end, f.owned);
     } catch (err) {
       const e = err as VsockRpcError;
       this.#opts.metrics?.error(e.code ?? 'DECODE_ERROR');
@@ -669,7 +669,7 @@ export class Connection extends EventEmitter {
     if (f.kind === Kind.RESPONSE) {
       let value: unknown;
       try {
-        value = this.#codec.decodeMethodAt(entry, 'response', f.source, f.start, f.end);
+        value = this.#codec.decodeMethodAt(entry, 'response', f.source, f.start, f.end, f.owned);
       } catch (err) {
         this.#opts.metrics?.callDone(call.method, seconds, 'INVALID_RESPONSE');
         call.reject(err as Error);

@@ -71,9 +71,13 @@ export class Codec<Reg extends Registry = Registry> {
     return decodeWith(entry.check, entry.name, payload);
   }
 
-  /** {@link decodeMessage} of the payload at `source[start, end)`, decoded in place. */
-  decodeMessageAt(entry: MessageEntry, source: Buffer, start: number, end: number): unknown {
-    return this.#decodeAt(entry.check, entry.name, source, start, end);
+  /**
+   * {@link decodeMessage} of the payload at `source[start, end)`, decoded in place. With
+   * `sourceOwned` (a frame's `owned`: nothing else writes to `source`), binary values are views
+   * into it instead of copies.
+   */
+  decodeMessageAt(entry: MessageEntry, source: Buffer, start: number, end: number, sourceOwned = false): unknown {
+    return this.#decodeAt(entry.check, entry.name, source, start, end, sourceOwned);
   }
 
   /** Decodes and validates a request or response payload of a method. */
@@ -83,11 +87,11 @@ export class Codec<Reg extends Registry = Registry> {
       : decodeWith(entry.checkResponse, `${entry.name} response`, payload);
   }
 
-  /** {@link decodeMethod} of the payload at `source[start, end)`, decoded in place. */
-  decodeMethodAt(entry: MethodEntry, part: 'request' | 'response', source: Buffer, start: number, end: number): unknown {
+  /** {@link decodeMethod} of the payload at `source[start, end)`, decoded in place (`sourceOwned`: as {@link decodeMessageAt}). */
+  decodeMethodAt(entry: MethodEntry, part: 'request' | 'response', source: Buffer, start: number, end: number, sourceOwned = false): unknown {
     return part === 'request'
-      ? this.#decodeAt(entry.checkRequest, `${entry.name} request`, source, start, end)
-      : this.#decodeAt(entry.checkResponse, `${entry.name} response`, source, start, end);
+      ? this.#decodeAt(entry.checkRequest, `${entry.name} request`, source, start, end, sourceOwned)
+      : this.#decodeAt(entry.checkResponse, `${entry.name} response`, source, start, end, sourceOwned);
   }
 
   private encodeWith(check: TypeCheck<TSchema>, typeName: string, value: unknown): Buffer {
@@ -111,7 +115,7 @@ export class Codec<Reg extends Registry = Registry> {
     return flat;
   }
 
-  #decodeAt(check: TypeCheck<TSchema>, typeName: string, source: Buffer, start: number, end: number): unknown {
+  #decodeAt(check: TypeCheck<TSchema>, typeName: string, source: Buffer, start: number, end: number, sourceOwned: boolean): unknown {
     const flat = this.#flatFor(check);
     if (flat) {
       const value = flat.decode(source, start, end);
@@ -120,15 +124,15 @@ export class Codec<Reg extends Registry = Registry> {
         return value;
       }
     }
-    return decodeWith(check, typeName, source, start, end);
+    return decodeWith(check, typeName, source, start, end, sourceOwned);
   }
 }
 
 /** Decodes `payload` and checks it with `check`; the typed errors name `typeName`. */
-export function decodeWith(check: TypeCheck<TSchema>, typeName: string, payload: Uint8Array, start?: number, end?: number): unknown {
+export function decodeWith(check: TypeCheck<TSchema>, typeName: string, payload: Uint8Array, start?: number, end?: number, aliasBinary = false): unknown {
   let value: unknown;
   try {
-    value = start === undefined || start === end ? unpack(payload.subarray(start ?? 0, end)) : unpack(payload, start, end);
+    value = start === undefined || start === end ? unpack(payload.subarray(start ?? 0, end), undefined, undefined, aliasBinary) : unpack(payload, start, end, aliasBinary);
   } catch (err) {
     throw new DecodeError(typeName, `not one well-formed MessagePack value (${(err as Error).message})`, { cause: err });
   }

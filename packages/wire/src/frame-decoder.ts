@@ -11,7 +11,7 @@ export interface Frame {
   readonly deadlineMs: number | undefined;
   /**
    * The payload bytes. Often a view into the socket's chunk (no copy): copy it if you keep it
-   * longer than the frame handler (decoded values never alias it).
+   * longer than the frame handler (decoded values alias it only when {@link owned}).
    */
   readonly payload: Buffer;
   /**
@@ -21,7 +21,20 @@ export interface Frame {
   readonly source: Buffer;
   readonly start: number;
   readonly end: number;
+  /**
+   * Whether `source` is a buffer the decoder allocated for this frame alone (its payload spanned
+   * socket chunks and is at least {@link OWNED_MIN} bytes, so not carved from Node's shared
+   * pool): nothing else will ever write to it, so decoded binary may be a view into it instead
+   * of a copy.
+   */
+  readonly owned: boolean;
 }
+
+/**
+ * Payloads from this size up, assembled across chunks, get a buffer of their own: Node's
+ * Buffer.allocUnsafe serves smaller sizes from a shared 8 KiB pool (Buffer.poolSize / 2).
+ */
+export const OWNED_MIN = 4096;
 
 /** A frame whose payload view is made only if someone asks for it. */
 class FrameView implements Frame {
@@ -35,6 +48,7 @@ class FrameView implements Frame {
     readonly source: Buffer,
     readonly start: number,
     readonly end: number,
+    readonly owned: boolean,
   ) {}
   get payload(): Buffer {
     return (this.#payload ??= this.source.subarray(this.start, this.end));
@@ -124,7 +138,7 @@ export class FrameDecoder {
         if (this.#payloadHave === pending.length) {
           this.#payload = undefined;
           this.#payloadHave = 0;
-          this.#emit(pending, 0, pending.length);
+          this.#emit(pending, 0, pending.length, pending.length >= OWNED_MIN && this.#allocate === Buffer.allocUnsafe);
         }
         continue;
       }
@@ -142,9 +156,9 @@ export class FrameDecoder {
         off += HEADER_SIZE;
       }
       if (length === 0) {
-        this.#emit(EMPTY, 0, 0);
+        this.#emit(EMPTY, 0, 0, false);
       } else if (n - off >= length) {
-        this.#emit(chunk, off, off + length);
+        this.#emit(chunk, off, off + length, false);
         off += length;
       } else {
         // Only now, with the length checked against maxFrame, is memory for the payload taken.
@@ -177,12 +191,12 @@ export class FrameDecoder {
     return length;
   }
 
-  #emit(source: Buffer, start: number, end: number): void {
+  #emit(source: Buffer, start: number, end: number, owned: boolean): void {
     let deadlineMs: number | undefined;
     if (this.#flags & Flags.DEADLINE) {
       deadlineMs = source.readUInt32LE(start);
       start += 4;
     }
-    this.#onFrame(new FrameView(this.#kind, this.#type, this.#flags, this.#id, deadlineMs, source, start, end));
+    this.#onFrame(new FrameView(this.#kind, this.#type, this.#flags, this.#id, deadlineMs, source, start, end, owned));
   }
 }

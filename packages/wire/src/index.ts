@@ -10,6 +10,6 @@ export * from './registry.js';
 export { Codec, decodeWith, type CodecOptions } from './codec.js';
 export { pack, unpack } from './msgpack.js';
 export { FrameEncoder, encodeFrame, type FrameEncoderOptions } from './frame-encoder.js';
-export { FrameDecoder, type Frame, type FrameDecoderOptions } from './frame-decoder.js';
+export { FrameDecoder, OWNED_MIN, type Frame, type FrameDecoderOptions } from './frame-decoder.js';
 export * from './control.js';
 export { canonicalJson } from './canonical-json.js';

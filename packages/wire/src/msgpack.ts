@@ -18,7 +18,9 @@ const options: Options = {
   variableMapSize: true,
   moreTypes: false,
   bundleStrings: false,
-  // Decoded binary must not alias the payload: it is often a view into a reused socket chunk.
+  // Decoded binary must not alias the payload by default: a payload is often a view into a
+  // socket chunk the transport may reuse, or that holds other frames (a small binary kept by a
+  // handler would pin the whole chunk). unpack(…, aliasBinary) lifts this for owned buffers.
   copyBuffers: true,
   // No extension types on the wire: an undefined the packer does not skip (a property outside
   // the schema, an array element of an Unknown) is nil, not msgpackr's fixext "undefined".
@@ -33,6 +35,9 @@ export const packr = new Packr(options);
  */
 export const packrSkippingUndefined = new Packr({ ...options, skipValues: [undefined] } as Options);
 
+/** The unpacker whose binary values are views into the input: see unpack's `aliasBinary`. */
+const packrAliasing = new Packr({ ...options, copyBuffers: false });
+
 /** Encodes `value` with the protocol's MessagePack rules. The buffer is not reused by later calls. */
 export function pack(value: unknown): Buffer {
   return packrSkippingUndefined.pack(value);
@@ -44,10 +49,16 @@ export function packerFor(mayHoldUndefined: boolean): (value: unknown) => Buffer
   return (value) => p.pack(value);
 }
 
-/** Decodes one MessagePack value that must fill `payload` (or its range start…end) exactly. */
-export function unpack(payload: Uint8Array, start?: number, end?: number): unknown {
+/**
+ * Decodes one MessagePack value that must fill `payload` (or its range start…end) exactly.
+ * With `aliasBinary`, binary values are views into `payload` rather than copies: only for a
+ * buffer nobody else will write to (a frame's {@link Frame.owned} payload), where it saves a copy
+ * and an allocation per blob.
+ */
+export function unpack(payload: Uint8Array, start?: number, end?: number, aliasBinary = false): unknown {
+  const p = aliasBinary ? packrAliasing : packr;
   // With a range, msgpackr reads in place and reuses the DataView it caches on the buffer.
-  const value: unknown = start === undefined ? packr.unpack(payload) : packr.unpack(payload, { start, end });
+  const value: unknown = start === undefined ? p.unpack(payload) : p.unpack(payload, { start, end });
   // msgpackr returns a marker for 0xc1 ("never used" in MessagePack) instead of throwing.
   if (value === C1) throw new Error('0xc1 is not a MessagePack value');
   return value;
