@@ -96,7 +96,7 @@ export class ClientEngine<Reg extends Registry> extends EngineBase<Reg> {
     try {
       await engine.#firstConnect();
     } catch (err) {
-      await engine.close(0); // stop its timers and unpublish its metrics
+      await engine.close(0); // stop its timers; its metrics make way for the next engine
       throw err;
     }
     return engine;
