@@ -181,6 +181,7 @@ export class EngineMetrics {
   readonly #callChildren = new Map<string, { observe(value: number): void }>();
   readonly #publisher: PromPublisher | undefined;
   readonly #sourceKey: string;
+  #closed = false;
   /** The constant labels (e.g. role), which every series of this engine carries. */
   readonly constLabels: Readonly<Record<string, string>>;
   #rttNs: bigint | undefined;
@@ -212,15 +213,13 @@ export class EngineMetrics {
     }
     if (publisher.sources.get(this.#sourceKey)?.closed === false) {
       throw new MetricsConflictError(
-        `another open engine already publishes ${prefix}* metrics labelled ${this.#sourceKey} into this prom registry: give one of them another metricsPrefix, or close it first`,
+        `another open engine already publishes ${prefix}* metrics labelled {${Object.entries(this.constLabels).map(([k, v]) => `${k}="${v}"`).join(',')}} into this prom registry: give one of them another metricsPrefix, or close it first`,
       );
     }
     publisher.sources.set(this.#sourceKey, this);
     this.#publisher = publisher;
     this.#callHistogram = publisher.callHistogram;
   }
-
-  #closed = false;
 
   /** Whether {@link close} was called. */
   get closed(): boolean {
@@ -293,26 +292,26 @@ export class EngineMetrics {
   /** Records a finished call. */
   callDone(method: string, seconds: number, code: string): void {
     this.#latency.recordValue(Math.max(1, Math.round(seconds * 1e6)));
-    const h = this.#callHistogram;
-    if (!h) return;
+    if (!this.#callHistogram) return;
     // prom-client hashes and validates a label object on every observe (~2 µs); its child for
     // one label set skips most of that (~0.4 µs), and a connection sees few (method, code) pairs.
-    let key = `${method}\0${code}`;
+    (this.#callChildren.get(`${method}\0${code}`) ?? this.#callChild(method, code)).observe(seconds);
+  }
+
+  /**
+   * The histogram child of (method, code), made on first use. Error codes come from the peer:
+   * past MAX_CALL_SERIES label sets, new ones count as OTHER, so a peer cannot grow the
+   * exposition (and our memory) without bound.
+   */
+  #callChild(method: string, code: string): { observe(value: number): void } {
+    if (this.#callChildren.size >= MAX_CALL_SERIES) code = 'OTHER';
+    const key = `${method}\0${code}`;
     let child = this.#callChildren.get(key);
     if (!child) {
-      // Error codes come from the peer: past MAX_CALL_SERIES label sets, new codes count as
-      // OTHER, so a peer cannot grow the exposition (and our memory) without bound.
-      if (this.#callChildren.size >= MAX_CALL_SERIES) {
-        code = 'OTHER';
-        key = `${method}\0${code}`;
-        child = this.#callChildren.get(key);
-      }
-      if (!child) {
-        child = h.labels({ ...this.constLabels, method, code });
-        this.#callChildren.set(key, child);
-      }
+      child = this.#callHistogram!.labels({ ...this.constLabels, method, code });
+      this.#callChildren.set(key, child);
     }
-    child.observe(seconds);
+    return child;
   }
 
   /** Records a keepalive round trip. */
