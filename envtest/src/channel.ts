@@ -75,6 +75,15 @@ export function ack(port: Postable, n: number): void {
 }
 
 /**
+ * visualize → connect: acknowledgements due to guests (cumulative `seq` per source; see
+ * `Timeline.takeAcks`). Connect sends each as a `traceAck` to that source's connection.
+ */
+export interface TraceAcksMessage {
+  readonly type: 'traceAcks';
+  readonly acks: readonly { readonly source: string; readonly seq: number }[];
+}
+
+/**
  * A hook batch: generated events as parallel arrays. The timestamps travel as a transferable
  * BigInt64Array (moved, not copied), the texts as a plain array.
  */

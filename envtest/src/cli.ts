@@ -7,6 +7,7 @@ import { bigintOpt, cidListOpt, helpText, hostPortOpt, numberOpt, parseCommand, 
 import { clientSpec, defaultClientName, DEFAULT_CONNECT, runClient } from './commands/client.js';
 import { demoSpec, runDemo } from './commands/demo.js';
 import { DEFAULT_LISTEN, runServer, serverSpec } from './commands/server.js';
+import { hostLimitsFromArgs } from './host-limits.js';
 
 const commands: Record<string, CommandSpec> = { server: serverSpec, client: clientSpec, demo: demoSpec };
 
@@ -66,11 +67,13 @@ async function main(argv: string[]): Promise<number> {
       const summaryPath = stringOpt(v, 'summary');
       const metrics = hostPortOpt(v, 'metrics');
       const allowCids = cidListOpt(v, 'allow-cid');
+      const limits = hostLimitsFromArgs(v);
       const quiet = v['quiet'] === true;
       const summary = await runServer({
         listen: stringOpt(v, 'listen') ?? DEFAULT_LISTEN,
         rate: numberOpt(v, 'rate', { min: 0, max: 1e6 }) ?? 200,
         durationS,
+        limits,
         latenessNs: BigInt(Math.round(latenessMs * 1e6)),
         console: !quiet,
         color: process.stdout.isTTY === true && process.env['NO_COLOR'] === undefined,

@@ -53,14 +53,24 @@ export function envtestRegistry(src: EnvtestMetricSources): Registry {
   new Counter({ name: 'envtest_late_events_total', help: 'Late events (below the released timeline), by source', labelNames: ['source'], registers, collect: counterFrom((s) => s.late) });
   new Counter({
     name: 'envtest_dropped_events_total',
-    help: 'Events dropped, by where (channel, exporter, timeline, agent)',
+    help: 'Events dropped on this host, by where (channel, exporter, timeline, overflow, future)',
     labelNames: ['where'],
     registers,
     collect() {
       this.reset();
       const t = src.timeline();
-      const all: Record<string, number> = { ...src.dropped(), timeline: t.dropped, agent: t.agentDropped };
+      const all: Record<string, number> = { ...src.dropped(), timeline: t.dropped, overflow: t.overflow, future: t.future };
       for (const [where, n] of Object.entries(all)) this.inc({ where }, n);
+    },
+  });
+  // What the guests say they dropped is their claim, not a measurement of this host's: a series
+  // of its own, so that no guest can inflate the host's drop count (ARCHITECTURE.md, "A guest is hostile").
+  new Gauge({
+    name: 'envtest_guest_reported_dropped_events',
+    help: "Events the guests' agents REPORT they dropped (their claim, clamped; not measured by this host)",
+    registers,
+    collect() {
+      this.set(src.timeline().agentDropped);
     },
   });
   new Gauge({ name: 'envtest_merge_buffered', help: 'Events waiting in the watermark merge', registers, collect() { this.set(src.timeline().buffered); } });

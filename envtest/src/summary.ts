@@ -2,7 +2,8 @@
  * The --summary JSON: what a run did, in one file a script or a test can check.
  */
 import { writeFile } from 'node:fs/promises';
-import type { TraceClockReport } from '@vsock-rpc/trace';
+import type { TimelineStats, TraceClockReport } from '@vsock-rpc/trace';
+import { escapeText } from '@vsock-rpc/wire';
 
 /** A clock estimate in the summary: bigints as decimal strings (JSON has no int64). */
 export interface SummaryClock {
@@ -14,12 +15,25 @@ export interface SummaryClock {
 /** The summary of a server or client run. */
 export interface Summary {
   role: 'server' | 'client';
-  /** Events by source: received by the server's merge, or sent by a client. */
+  /**
+   * Events by source: received by the server's merge (host-measured), or, for a client, the
+   * events the server acknowledged.
+   */
   events: { bySource: Record<string, number>; total: number };
-  /** Events dropped anywhere we can see (sum of `droppedBy`). */
+  /** Events dropped where this process could measure it (sum of `droppedBy`); never a guest's claim. */
   dropped: number;
   /** Drops by where they happened. */
   droppedBy: Record<string, number>;
+  /**
+   * Client: events sent but never acknowledged when it gave up waiting (they may or may not
+   * have arrived). A client's `events.total + dropped + unconfirmed` is every event it generated.
+   */
+  unconfirmed?: number;
+  /**
+   * Server: what each guest's agent REPORTS about itself (clamped), labelled as its claim and
+   * kept out of `dropped`, which is what this host measured.
+   */
+  guestClaims?: Record<string, GuestClaim>;
   /** Late events (server: arrived below the released timeline; client: always 0). */
   late: number;
   /** Clock estimate per guest (server: as each agent reported it; client: its own). */
@@ -30,6 +44,72 @@ export interface Summary {
   durationS: number;
   /** Anything else worth knowing (exported count, seq gaps, clamped events, …). */
   details: Record<string, unknown>;
+}
+
+/** A guest's own counters, as it reports them (clamped by the host): a claim, not a measurement. */
+export interface GuestClaim {
+  emitted: number;
+  sent: number;
+  dropped: number;
+  clamped: number;
+}
+
+/** Host-measured anomalies of the guests' sequence numbers and timestamps, all sources. */
+export interface HostMeasured {
+  /** Missing events by seq (plausible gaps). */
+  seqGaps: number;
+  /** Implausible seq jumps (a forged seq counts once). */
+  seqJumps: number;
+  /** Events received twice (resent after a reconnect), merged once. */
+  duplicates: number;
+  /** Events rejected for a timestamp too far in the future. */
+  future: number;
+  /** Events dropped because their source overran its share of the merge buffer. */
+  overflow: number;
+}
+
+/**
+ * The server summary's parts that come from the timeline: events by source, host-measured
+ * drops and anomalies, and the guests' claims kept apart (see issue 11: a guest must not be able
+ * to write the host's numbers).
+ */
+export function timelineSummary(t: TimelineStats): {
+  bySource: Record<string, number>;
+  droppedBy: { timeline: number; overflow: number; future: number };
+  measured: HostMeasured;
+  guestClaims: Record<string, GuestClaim>;
+  clock: Record<string, SummaryClock>;
+  lateBySource: Record<string, number>;
+} {
+  const bySource: Record<string, number> = {};
+  const guestClaims: Record<string, GuestClaim> = {};
+  const clock: Record<string, SummaryClock> = {};
+  const lateBySource: Record<string, number> = {};
+  for (const [source, st] of Object.entries(t.bySource)) {
+    bySource[source] = st.events;
+    lateBySource[source] = st.late;
+    const a = st.agent;
+    if (a) {
+      guestClaims[source] = { emitted: a.emitted, sent: a.sent, dropped: a.dropped, clamped: a.clamped };
+      if (a.clock) clock[source] = summaryClock(a.clock);
+    }
+  }
+  if (t.otherSources.sources > 0) bySource['(other departed sources)'] = t.otherSources.events;
+  return {
+    bySource,
+    droppedBy: { timeline: t.dropped, overflow: t.overflow, future: t.future },
+    measured: { seqGaps: t.seqGaps, seqJumps: t.seqJumps, duplicates: t.duplicates, future: t.future, overflow: t.overflow },
+    guestClaims,
+    clock,
+    lateBySource,
+  };
+}
+
+/** One log line per guest that claims drops: labelled as its claim, its name escaped. */
+export function guestClaimLines(claims: Record<string, GuestClaim>): string[] {
+  return Object.entries(claims)
+    .filter(([, c]) => c.dropped > 0)
+    .map(([source, c]) => `envtest server: guest ${escapeText(source)} reports dropped ${c.dropped} (its claim, not measured here)`);
 }
 
 /** A clock report in summary form. */

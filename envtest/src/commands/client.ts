@@ -103,24 +103,36 @@ export async function runClient(opts: ClientOptions): Promise<Summary> {
   opts.signal?.removeEventListener('abort', onAbort);
   await Promise.all([hook.exited, connect.exited].map((p) => within(p, 3000)));
 
-  const stats = c['stats'] as (TraceAgentStats & { sentAfterClose: number }) | undefined;
+  const stats = c['stats'] as (TraceAgentStats & { connects: number }) | undefined;
   if (!stats) throw new Error(`envtest client: the connect thread ended without its final stats (${connect.error?.message ?? String(c['message'] ?? '')})`);
   if (c['error']) log(`envtest client: ${String(c['error'])}`);
   const durationS = (performance.now() - started) / 1000;
   const droppedBy = { hookChannel: Number(h['dropped'] ?? 0), agent: stats.dropped };
+  // events = what the server acknowledged; what it did not is either dropped here (counted by
+  // where) or unconfirmed (sent, never acknowledged): generated = events + dropped + unconfirmed.
+  const delivered = stats.acknowledged;
+  if (stats.unconfirmed > 0 || stats.dropped > 0) {
+    log(`envtest client: ${delivered} events acknowledged by the server, ${stats.dropped} dropped here, ${stats.unconfirmed} sent but never acknowledged`);
+  }
   const summary: Summary = {
     role: 'client',
-    events: { bySource: { [opts.name]: stats.sent }, total: stats.sent },
+    events: { bySource: { [opts.name]: delivered }, total: delivered },
     dropped: droppedBy.hookChannel + droppedBy.agent,
     droppedBy,
+    unconfirmed: stats.unconfirmed,
     late: 0,
     clock: stats.clock ? { [opts.name]: summaryClock(stats.clock) } : {},
-    eventsPerSecond: Math.round((stats.sent / durationS) * 10) / 10,
+    eventsPerSecond: Math.round((delivered / durationS) * 10) / 10,
     durationS: Math.round(durationS * 1000) / 1000,
     details: {
       connect: opts.connect,
       generated: Number(h['generated'] ?? 0),
       emitted: stats.emitted,
+      sent: stats.sent,
+      resent: stats.resent,
+      acknowledged: stats.acknowledged,
+      unconfirmed: stats.unconfirmed,
+      connects: stats.connects,
       clamped: stats.clamped,
       batches: stats.batches,
       heartbeats: stats.heartbeats,

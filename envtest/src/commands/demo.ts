@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import type { CommandSpec } from '../args.js';
 import { formatNs } from '../status.js';
 import type { Summary } from '../summary.js';
+import { escapeText } from '@vsock-rpc/wire';
 import { runServer } from './server.js';
 
 /** Options of {@link runDemo}. */
@@ -106,8 +107,8 @@ export async function runDemo(opts: DemoOptions): Promise<Summary> {
     });
     const summary = await server;
     const failed = children.filter((c) => c.exitCode !== 0 && c.exitCode !== null);
-    say(dim(`demo done: ${summary.events.total} events (${Object.entries(summary.events.bySource).map(([s, n]) => `${s} ${n}`).join(', ')}) in ${summary.durationS} s, late ${summary.late}, dropped ${summary.dropped}`));
-    for (const [g, c] of Object.entries(summary.clock)) say(dim(`  ${g}: offset ${formatNs(BigInt(c.offsetNs), true)} ± ${formatNs(BigInt(c.errorBoundNs))}, drift ${c.driftPpm} ppm`));
+    say(dim(`demo done: ${summary.events.total} events (${Object.entries(summary.events.bySource).map(([s, n]) => `${escapeText(s)} ${n}`).join(', ')}) in ${summary.durationS} s, late ${summary.late}, dropped ${summary.dropped}`));
+    for (const [g, c] of Object.entries(summary.clock)) say(dim(`  ${escapeText(g)}: offset ${formatNs(BigInt(c.offsetNs), true)} ± ${formatNs(BigInt(c.errorBoundNs))}, drift ${c.driftPpm} ppm`));
     if (opts.exportPath !== undefined) {
       const kind = opts.exportPath.endsWith('.json') ? 'Perfetto trace JSON: open it in https://ui.perfetto.dev' : 'JSON Lines';
       say(dim(`  timeline written to ${resolve(opts.exportPath)} (${kind})`));

@@ -5,9 +5,10 @@
  */
 import { MessageChannel } from 'node:worker_threads';
 import type { CommandSpec } from '../args.js';
+import { DEFAULT_HOST_LIMITS, HOST_LIMIT_FLAGS, type HostLimits } from '../host-limits.js';
 import { startMetricsServer, type MetricsServer } from '../metrics-http.js';
 import { StatusLine } from '../status.js';
-import { summaryClock, sum, writeSummary, type Summary } from '../summary.js';
+import { guestClaimLines, sum, timelineSummary, writeSummary, type Summary } from '../summary.js';
 import { WorkerHandle, within } from '../worker-handle.js';
 import type { VisualizeStats } from '../workers/visualize.js';
 
@@ -25,6 +26,8 @@ export interface ServerOptions {
   summaryPath?: string;
   metrics?: { host: string; port: number };
   allowCids?: number[];
+  /** What one guest may cost the host (default {@link DEFAULT_HOST_LIMITS}). */
+  limits?: HostLimits;
   /** Lateness bound of the merge, ns. */
   latenessNs: bigint;
   /** Print the merged timeline on stdout. */
@@ -62,6 +65,7 @@ export const serverSpec: CommandSpec = {
     'lateness-ms': { type: 'string', value: 'MS', help: 'longest an event waits for slower sources (default 1000)' },
     quiet: { type: 'boolean', short: 'q', help: 'do not print the timeline (summary, export and metrics still work)' },
     status: { type: 'boolean', help: 'print a status line every second on stderr (default: when stderr is a terminal)' },
+    ...HOST_LIMIT_FLAGS,
   },
   examples: [
     'envtest server                                   # vsock://any:11451, timeline on stdout',
@@ -103,6 +107,7 @@ export async function runServer(opts: ServerOptions): Promise<Summary> {
     listen: opts.listen,
     allowCids: opts.allowCids,
     metrics: opts.metrics !== undefined,
+    limits: opts.limits ?? DEFAULT_HOST_LIMITS,
   }, [toVisConnect.port1]);
 
   const first = await connect.next('listening', 'error');
@@ -181,32 +186,25 @@ export async function runServer(opts: ServerOptions): Promise<Summary> {
   if (!vs) throw new Error(`envtest server: the visualize thread ended without its final stats (${visualize.error?.message ?? 'no error'})`);
   for (const e of (v['errors'] as string[] | undefined) ?? []) log(`envtest server: export: ${e}`);
   const durationS = (performance.now() - started) / 1000;
-  const bySource: Record<string, number> = {};
-  const clock: Summary['clock'] = {};
-  let seqGaps = 0;
-  let clamped = 0;
-  for (const [source, st] of Object.entries(vs.timeline.bySource)) {
-    bySource[source] = st.events;
-    seqGaps += st.seqGaps;
-    clamped += st.agent?.clamped ?? 0;
-    if (st.agent?.clock) clock[source] = summaryClock(st.agent.clock);
-  }
+  // What the host measured, apart from what each guest claims about itself (summary.ts).
+  const t = timelineSummary(vs.timeline);
   const droppedBy: Record<string, number> = {
     hookChannel: Number(h['dropped'] ?? 0),
     connectChannel: cs?.channelDropped ?? 0,
-    timeline: vs.timeline.dropped,
+    ...t.droppedBy,
     console: vs.dropped.console,
     export: vs.dropped.export,
-    agents: vs.timeline.agentDropped,
   };
-  const total = sum(bySource);
+  const total = sum(t.bySource);
+  for (const line of guestClaimLines(t.guestClaims)) log(line);
   const summary: Summary = {
     role: 'server',
-    events: { bySource, total },
+    events: { bySource: t.bySource, total },
     dropped: sum(droppedBy),
     droppedBy,
+    guestClaims: t.guestClaims,
     late: vs.timeline.late,
-    clock,
+    clock: t.clock,
     eventsPerSecond: Math.round((total / durationS) * 10) / 10,
     durationS: Math.round(durationS * 1000) / 1000,
     details: {
@@ -214,10 +212,9 @@ export async function runServer(opts: ServerOptions): Promise<Summary> {
       released: vs.timeline.released,
       exported: vs.exported,
       forced: vs.timeline.forced,
-      seqGaps,
-      clampedByAgents: clamped,
+      ...t.measured,
       rejectedPeers: cs?.rejected ?? 0,
-      lateBySource: Object.fromEntries(Object.entries(vs.timeline.bySource).map(([s, st]) => [s, st.late])),
+      lateBySource: t.lateBySource,
     },
   };
   if (opts.summaryPath) await writeSummary(opts.summaryPath, summary);

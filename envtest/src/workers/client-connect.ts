@@ -32,7 +32,8 @@ try {
     name: cfg.name,
     clockSkewNs: cfg.clockSkewNs,
     watermark: 'manual',
-    // Bounded: at most this many events wait for the socket; the rest are counted as dropped.
+    // Bounded: at most this many events wait for the socket or for the server's ack (kept to be
+    // resent after a reconnect); the rest are counted as dropped.
     maxBuffered: 200_000,
     connectTimeoutMs: Math.min(5000, cfg.connectTimeoutMs),
     logger: { warn: (m: string) => process.stderr.write(`envtest client: ${m}\n`) },
@@ -68,9 +69,10 @@ async function finish(): Promise<void> {
   } catch (err) {
     error = (err as Error).message;
   }
-  const stats = agent.stats();
-  await agent.close(3000).catch(() => {});
-  parent.postMessage({ type: 'stopped', stats: { ...stats, sentAfterClose: agent.stats().sent }, error });
+  // close() waits (bounded) for the server's acks: after it, every event is acknowledged,
+  // dropped or unconfirmed, exactly (TraceAgentStats).
+  await agent.close(5000).catch(() => {});
+  parent.postMessage({ type: 'stopped', stats: { ...agent.stats(), connects: agent.engine.connectCount }, error });
   cfg.port.removeAllListeners('message');
   cfg.port.unref();
   parent.removeAllListeners('message');

@@ -9,10 +9,11 @@
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { Registry as PromRegistry } from 'prom-client';
-import { ServerEngine, type PeerContext } from '@vsock-rpc/engine';
-import { PeerSources, traceRegistry, type TraceAgentStatus, type TraceBatch } from '@vsock-rpc/trace';
+import { ServerEngine, type PeerContext, type PeerHandle } from '@vsock-rpc/engine';
+import { PeerSources, sendAcks, traceRegistry, type TraceAgentStatus, type TraceBatch } from '@vsock-rpc/trace';
 import { formatAddress } from '@vsock-rpc/vsock';
-import { BatchSender, type AckMessage } from '../channel.js';
+import { hostEngineOptions, type HostLimits } from '../host-limits.js';
+import { BatchSender, type AckMessage, type TraceAcksMessage } from '../channel.js';
 
 /** Configuration of the connect thread. */
 export interface ServerConnectConfig {
@@ -22,6 +23,8 @@ export interface ServerConnectConfig {
   allowCids: number[] | undefined;
   /** Publish engine metrics (for --metrics). */
   metrics: boolean;
+  /** What one guest may cost (host-limits.ts). */
+  limits: HostLimits;
 }
 
 /** One item of the connect → visualize stream. */
@@ -77,6 +80,7 @@ function sourceOf(peer: PeerContext): string {
 let server: ServerEngine<typeof traceRegistry>;
 try {
   server = await ServerEngine.listen(cfg.listen, {
+    ...hostEngineOptions(cfg.limits),
     registry: traceRegistry,
     name: 'envtest-server',
     allowCids: cfg.allowCids,
@@ -108,6 +112,27 @@ server.on('traceAgentStatus', (status, peer) => {
   items.push({ kind: 'status', source: sourceOf(peer), status });
 });
 const timer = setInterval(() => flush(), FLUSH_MS);
+
+// ---- Acknowledgements to the guests (issue 11; packages/trace/README.md, "Delivery") ----
+// visualize decides what is accounted for (its Timeline) and posts 'traceAcks'; this thread owns
+// the connections, so it sends each ack to the live connection of that source. Additive: these
+// listeners run after the ones above (which name the source first).
+const ackPeers = new Map<string, PeerHandle<typeof traceRegistry>>();
+const ackSourceOf = new Map<number, string>();
+server.on('peer', (peer: PeerHandle<typeof traceRegistry>) => {
+  const { source } = peers.sourceOf(peer.context);
+  ackPeers.set(source, peer);
+  ackSourceOf.set(peer.context.connectionId, source);
+});
+server.on('peerClosed', (peer: PeerContext) => {
+  const source = ackSourceOf.get(peer.connectionId);
+  ackSourceOf.delete(peer.connectionId);
+  if (source !== undefined && ackPeers.get(source)?.context.connectionId === peer.connectionId) ackPeers.delete(source);
+});
+port.on('message', (m: TraceAcksMessage | AckMessage) => {
+  if (m.type === 'traceAcks') sendAcks(m.acks, (source) => ackPeers.get(source));
+});
+// ---- end of acknowledgements ----
 
 parent.postMessage({ type: 'listening', address: formatAddress(server.address) });
 

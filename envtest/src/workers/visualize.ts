@@ -9,7 +9,7 @@
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { ConsoleExporter, JsonlExporter, PerfettoExporter, Timeline, type TraceEvent, type TraceExporter } from '@vsock-rpc/trace';
-import { ack, type HookBatch } from '../channel.js';
+import { ack, type HookBatch, type TraceAcksMessage } from '../channel.js';
 import { envtestRegistry } from '../envtest-metrics.js';
 import type { ConnectMessage } from './server-connect.js';
 
@@ -111,6 +111,23 @@ cfg.connectPort.on('message', (m: ConnectMessage) => {
   }
 });
 
+// Acknowledgements to the guests (through connect): every ACK_MS, for each guest whose events
+// were released (or counted late, future, overflow, duplicate) since the last tick, once the
+// export file has them. Acking only after the export's write callbacks means a server killed
+// with SIGKILL has every acknowledged event in its file; the agent resends the rest.
+const ACK_MS = 25;
+let acking = false;
+const ackTimer = setInterval(() => {
+  if (acking) return;
+  const acks = timeline.takeAcks();
+  if (acks.length === 0) return;
+  acking = true;
+  void (exportOut ? exportOut.written() : Promise.resolve()).then(() => {
+    acking = false;
+    cfg.connectPort.postMessage({ type: 'traceAcks', acks } satisfies TraceAcksMessage);
+  });
+}, ACK_MS);
+
 function writerDrops(): { console: number; export: number } {
   return { console: consoleOut?.stats().dropped ?? 0, export: exportOut?.stats().dropped ?? 0 };
 }
@@ -127,6 +144,7 @@ function maybeFinish(): void {
 }
 
 async function finish(): Promise<void> {
+  clearInterval(ackTimer);
   timeline.close(); // releases everything still buffered, in order
   const errors: string[] = [];
   for (const o of outputs) {

@@ -19,8 +19,8 @@ import {
   decodeClockResponse,
   decodeErrorPayload,
   decodeHello,
-  encodeClockRequest,
   encodeClockResponse,
+  escapeText,
   encodeErrorPayload,
   encodeHello,
   stampClockResponse,
@@ -37,6 +37,8 @@ import type { Inbox } from './inbox.js';
 import { stderrLogger, type Logger } from './logger.js';
 import type { EngineMetrics } from './metrics.js';
 import type { PeerContext } from './peer.js';
+import { PeerBudget, type PeerBudgetOptions } from './peer-budget.js';
+import { FrameProgress, type FrameDeadlineOptions } from './receive-deadlines.js';
 import type { CallContext, Router } from './router.js';
 
 /** An event as pull-style consumers receive it. */
@@ -101,6 +103,20 @@ export interface ConnectionOptions {
   readonly metrics?: EngineMetrics;
   /** Optional features announced in HELLO. */
   readonly features?: readonly string[];
+  /**
+   * What this peer may cost: bytes and CPU ms per second spent on its input. Over budget it is
+   * slowed (reading pauses), then closed with RESOURCE_EXHAUSTED. Default: unlimited; a host
+   * facing guests should set it (ServerEngine passes its own `budget` option here).
+   */
+  readonly budget?: PeerBudgetOptions;
+  /** How slowly one frame may arrive before the peer is closed with FRAME_TIMEOUT (default 10 s + 64 KiB/s). */
+  readonly frameDeadline?: FrameDeadlineOptions;
+  /**
+   * Stop reading from a peer while this many bytes we wrote to it sit unread in the socket's
+   * buffer (default 1 MiB). Answers the peer asks for without reading them (PONG, CLOCK_RESPONSE,
+   * call replies) cannot pile up: its requests wait in the kernel instead, where its own writes stall.
+   */
+  readonly maxUnreadBytes?: number;
 }
 
 interface PendingCall {
@@ -128,6 +144,11 @@ export interface ConnectionStats {
   readonly runningHandlers: number;
   /** Responses and errors written by us but still waiting for the socket (the peer reads slowly). */
   readonly queuedReplies: number;
+  /**
+   * Why reading from the peer is paused, if it is: 'unread' (it does not read our answers),
+   * 'budget' (over its byte or CPU budget), 'replies', 'handlers', 'inbox' (we are behind).
+   */
+  readonly readPaused: readonly string[];
   readonly rttNs: bigint | undefined;
 }
 
@@ -168,7 +189,9 @@ export class Connection extends EventEmitter {
   // The monotonic time at which the socket chunk being decoded arrived: T1′ of clock requests
   // and T2 of clock responses are taken from it, the earliest point of our receive path.
   #chunkAt = 0n;
-  #lastHeardMs = performance.now();
+  readonly #progress: FrameProgress;
+  readonly #budget: PeerBudget;
+  readonly #maxUnreadBytes: number;
   #nextCallId = 1;
   #nextNonce = 1;
   readonly #pending = new Map<number, PendingCall>();
@@ -195,6 +218,9 @@ export class Connection extends EventEmitter {
     // PROTOCOL.md §2: at least 1024, at most 1 GiB.
     this.#maxFrame = Math.min(Math.max(options.maxFrame ?? DEFAULT_MAX_FRAME, 1024), MAX_FRAME_CEILING);
     this.queue = options.queue ?? new EventQueue(options.queueOptions);
+    this.#progress = new FrameProgress(options.frameDeadline);
+    this.#budget = new PeerBudget(options.budget ?? {});
+    this.#maxUnreadBytes = options.maxUnreadBytes ?? 1024 * 1024;
     this.#writer = new FrameWriter(socket, this.queue, { inlineLimit: options.inlineLimit });
     const metrics = options.metrics;
     if (metrics) this.#writer.onWritten = (type, kind, bytes) => metrics.frameOut(type, kind, bytes);
@@ -237,6 +263,19 @@ export class Connection extends EventEmitter {
     return this.#rttNs;
   }
 
+  /** Milliseconds since the last complete frame from the peer (or since the connection began). */
+  get idleMs(): number {
+    return performance.now() - this.#progress.lastFrameAt;
+  }
+
+  /**
+   * Closes this connection at once with GOAWAY `code` (e.g. `CONNECTION_LIMIT` when a server
+   * makes room for a newcomer): calls in flight fail with a VsockRpcError of that code.
+   */
+  evict(code: string, message: string): void {
+    this.#goawayAndFail(code, new VsockRpcError(code, message));
+  }
+
   /** The error that closed the connection, if any. */
   get closeError(): Error | undefined {
     return this.#closeError;
@@ -256,6 +295,7 @@ export class Connection extends EventEmitter {
       pendingCalls: this.#pending.size,
       runningHandlers: this.#running.size,
       queuedReplies: this.#writer.pendingCalls,
+      readPaused: [...this.#pauseReasons],
       rttNs: this.#rttNs,
     };
   }
@@ -361,7 +401,7 @@ export class Connection extends EventEmitter {
    * Resolves when every queued event has been handed to the socket (or the connection closed).
    */
   drained(): Promise<void> {
-    if (this.queue.length === 0 && this.#writer.pendingCalls === 0) return Promise.resolve();
+    if (this.#writer.idle) return Promise.resolve();
     return new Promise((resolve) => {
       this.#drainWaiters.push(resolve);
       this.#pollDrain();
@@ -379,13 +419,25 @@ export class Connection extends EventEmitter {
       this.destroy(new ConnectionClosedError('closed before the handshake finished'));
       return;
     }
+    const deadline = performance.now() + timeoutMs;
     if (this.#state === 'open') {
       this.#state = 'closing';
-      this.#writer.writeUrgent(Kind.CONTROL, ControlType.GOAWAY, 0, encodeErrorPayload({ code: 'SHUTDOWN', message: 'peer is shutting down' }));
+      // Events go out BEFORE the GOAWAY: its sender sends no events after it (PROTOCOL.md §4),
+      // and a peer that sees one closes with PROTOCOL_ERROR. Half the drain time is for them;
+      // what is still queued then stays in the queue (a ClientEngine's queue is kept for the
+      // next connection; a server's is dropped and counted at teardown).
+      const eventsBy = performance.now() + timeoutMs / 2;
+      this.#writer.flushNow();
+      while (this.queue.length > 0 && performance.now() < eventsBy && !this.socket.destroyed && !this.#goawayReceived) {
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      this.#writer.stopEvents();
+      if (this.#state === 'closing') {
+        this.#writer.writeUrgent(Kind.CONTROL, ControlType.GOAWAY, 0, encodeErrorPayload({ code: 'SHUTDOWN', message: 'peer is shutting down' }));
+      }
     }
-    const deadline = performance.now() + timeoutMs;
     while (performance.now() < deadline && !this.socket.destroyed) {
-      if (this.#pending.size === 0 && this.#running.size === 0 && this.queue.length === 0 && this.#writer.pendingCalls === 0) break;
+      if (this.#pending.size === 0 && this.#running.size === 0 && this.#writer.pendingCalls === 0) break;
       await new Promise((r) => setTimeout(r, 5));
     }
     await this.#endSocket(Math.max(100, deadline - performance.now()));
@@ -399,23 +451,57 @@ export class Connection extends EventEmitter {
   // ---- receive path ----
 
   readonly #onData = (chunk: Buffer): void => {
+    const startMs = performance.now();
     this.#chunkAt = this.#now();
-    this.#lastHeardMs = performance.now();
     this.#bytesIn += chunk.length;
     this.#opts.metrics?.bytesIn(chunk.length);
+    const framesBefore = this.#framesIn;
     try {
       this.#decoder.push(chunk);
     } catch (err) {
-      if (err instanceof FrameTooLargeError && this.#state === 'handshake') {
-        // Before HELLO the limit is the protocol's fixed HELLO_MAX, not a maxFrame anyone can raise.
-        this.#goawayAndFail('FRAME_TOO_LARGE', new ProtocolError('FRAME_TOO_LARGE', `the first frame from ${this.#opts.peerInfo.address} announces ${err.length} bytes, above the ${HELLO_MAX}-byte limit of a HELLO (PROTOCOL.md §2): the peer is not a vsock-rpc endpoint, or sent another frame before its HELLO`));
-      } else if (err instanceof ProtocolError) {
-        this.#goawayAndFail(err.code === 'FRAME_TOO_LARGE' ? 'FRAME_TOO_LARGE' : 'PROTOCOL_ERROR', err);
-      } else {
-        this.#goawayAndFail('PROTOCOL_ERROR', err as Error);
-      }
+      this.#onDecodeFailure(err);
+      return;
     }
+    if (this.#state === 'closed') return;
+    const endMs = performance.now();
+    this.#progress.onChunk(this.#framesIn - framesBefore, this.#decoder.pendingFrameBytes, endMs);
+    if (this.socket.writableLength > this.#maxUnreadBytes) this.#pauseUntilDrain();
+    if (this.#budget.limited) this.#charge(chunk.length, endMs - startMs, endMs);
   };
+
+  /** Answers piling up unread: read nothing more from this peer until it has read them. */
+  #pauseUntilDrain(): void {
+    if (this.#pauseReasons.has('unread')) return;
+    this.pause('unread');
+    this.socket.once('drain', () => this.resume('unread'));
+  }
+
+  /** Charges one chunk to the peer's budget: slows it (pauses reading) or closes it when over. */
+  #charge(bytes: number, cpuMs: number, now: number): void {
+    const verdict = this.#budget.charge(bytes, cpuMs, now);
+    if (verdict.action === 'ok') return;
+    if (verdict.action === 'close') {
+      this.#opts.metrics?.error('RESOURCE_EXHAUSTED');
+      this.#goawayAndFail('RESOURCE_EXHAUSTED', new VsockRpcError('RESOURCE_EXHAUSTED', `${this.#describePeer()} was ${verdict.reason}: closing (raise the server's budget option if this peer is legitimately this busy)`));
+      return;
+    }
+    if (this.#pauseReasons.has('budget')) return;
+    this.#opts.metrics?.error('THROTTLED');
+    this.pause('budget');
+    setTimeout(() => this.resume('budget'), verdict.pauseMs).unref?.();
+  }
+
+  /** The decoder refused the stream: the peer gets the GOAWAY code PROTOCOL.md §6 names for it. */
+  #onDecodeFailure(err: unknown): void {
+    if (err instanceof FrameTooLargeError && this.#state === 'handshake') {
+      // Before HELLO the limit is the protocol's fixed HELLO_MAX, not a maxFrame anyone can raise.
+      this.#goawayAndFail('FRAME_TOO_LARGE', new ProtocolError('FRAME_TOO_LARGE', `the first frame from ${this.#opts.peerInfo.address} announces ${err.length} bytes, above the ${HELLO_MAX}-byte limit of a HELLO (PROTOCOL.md §2): the peer is not a vsock-rpc endpoint, or sent another frame before its HELLO`));
+    } else if (err instanceof ProtocolError) {
+      this.#goawayAndFail(err.code === 'FRAME_TOO_LARGE' ? 'FRAME_TOO_LARGE' : 'PROTOCOL_ERROR', err);
+    } else {
+      this.#goawayAndFail('PROTOCOL_ERROR', err as Error);
+    }
+  }
 
   readonly #onEnd = (): void => {
     try {
@@ -434,10 +520,10 @@ export class Connection extends EventEmitter {
 
   #isKnownType(kind: Kind, type: number): boolean {
     if (kind === Kind.CONTROL) return CONTROL_NAMES[type] !== undefined;
-    if (type >= RESERVED_ID_MIN) return false;
-    if (kind === Kind.EVENT) return this.#codec.registry.messageById(type) !== undefined;
-    // Unknown methods in REQUEST are answered with an ERROR frame, not a protocol error.
-    return kind === Kind.REQUEST || this.#codec.registry.methodById(type) !== undefined;
+    if (kind === Kind.EVENT) return type < RESERVED_ID_MIN && this.#codec.registry.messageById(type) !== undefined;
+    // An unknown (or reserved) method in a REQUEST is answered with ERROR UNKNOWN_METHOD, and a
+    // RESPONSE or ERROR nobody waits for is ignored, whatever its type (PROTOCOL.md §6).
+    return true;
   }
 
   #onFrame(f: Frame): void {
@@ -456,6 +542,9 @@ export class Connection extends EventEmitter {
       }
       this.#onHello(f.payload);
       return;
+    }
+    if (this.#goawayReceived && (f.kind === Kind.EVENT || f.kind === Kind.REQUEST)) {
+      throw new ProtocolError('PROTOCOL_ERROR', `${f.kind === Kind.EVENT ? 'an EVENT' : 'a REQUEST'} (type ${f.type}) after the peer's own GOAWAY: its sender starts no new calls and sends no new events (PROTOCOL.md §4)`);
     }
     switch (f.kind) {
       case Kind.EVENT:
@@ -490,7 +579,7 @@ export class Connection extends EventEmitter {
     const info = this.#opts.peerInfo;
     this.#peer = { name: hello.name, address: info.address, transport: info.transport, cid: info.cid, connectionId: this.id };
     this.#state = 'open';
-    this.#startKeepalive();
+    this.#startWatchdog();
     this.#resolveReady(this.#peer);
     this.emit('ready', this.#peer);
     this.#writer.open(); // and writes what was queued before the handshake (e.g. across a reconnect)
@@ -735,16 +824,15 @@ export class Connection extends EventEmitter {
   }
 
   #onGoaway(payload: Buffer): void {
-    let code = 'SHUTDOWN';
-    let message = '';
+    let code: string;
+    let message: string;
     try {
-      const p = decodeErrorPayload(payload);
-      code = p.code;
-      message = p.message;
-    } catch {
-      /* an undecodable GOAWAY still means goodbye */
+      ({ code, message } = decodeErrorPayload(payload));
+    } catch (err) {
+      throw new ProtocolError('PROTOCOL_ERROR', `an undecodable GOAWAY payload (${(err as Error).message}): a GOAWAY carries an ErrorPayload (PROTOCOL.md §4, §6)`);
     }
     this.#goawayReceived = new GoawayError(code, message);
+    this.#writer.stopEvents();
     this.emit('goaway', code, message);
     if (this.#state === 'handshake') {
       this.#fail(this.#goawayReceived, false);
@@ -814,24 +902,38 @@ export class Connection extends EventEmitter {
     if (this.#pauseReasons.size === 0 && !this.socket.destroyed) this.socket.resume();
   }
 
-  // ---- keepalive ----
+  // ---- keepalive and receive deadlines ----
 
-  #startKeepalive(): void {
+  /**
+   * One timer per open connection: sends PING after `keepaliveMs` without a complete frame,
+   * closes with IDLE_TIMEOUT after `idleTimeoutMs` without one (a byte is not progress), and with
+   * FRAME_TIMEOUT when the frame in progress is later than its size allows (receive-deadlines.ts).
+   */
+  #startWatchdog(): void {
     const keepaliveMs = this.#opts.keepaliveMs ?? 5000;
     const idleMs = this.#opts.idleTimeoutMs ?? keepaliveMs * 3;
-    if (keepaliveMs <= 0 && idleMs <= 0) return;
-    const tick = Math.max(10, Math.min(keepaliveMs > 0 ? keepaliveMs : idleMs, idleMs > 0 ? idleMs : keepaliveMs) / 2);
-    this.#keepaliveTimer = setInterval(() => {
-      const silentMs = performance.now() - this.#lastHeardMs;
-      if (idleMs > 0 && silentMs > idleMs) {
-        this.#goawayAndFail('IDLE_TIMEOUT', new VsockRpcError('IDLE_TIMEOUT', `nothing heard from ${this.#describePeer()} for ${Math.round(silentMs)} ms: closing (raise idleTimeoutMs if the peer is just slow)`));
-        return;
-      }
-      if (keepaliveMs > 0 && silentMs >= keepaliveMs && this.#pings.size === 0) {
-        this.ping(Math.max(keepaliveMs, 1000)).catch(() => {});
-      }
-    }, tick);
+    const periods = [1000, keepaliveMs / 2, idleMs / 2].filter((ms) => ms > 0);
+    this.#keepaliveTimer = setInterval(() => this.#watch(keepaliveMs, idleMs), Math.max(10, Math.min(...periods)));
     this.#keepaliveTimer.unref?.();
+  }
+
+  #watch(keepaliveMs: number, idleMs: number): void {
+    const now = performance.now();
+    const pending = this.#decoder.pendingFrameBytes;
+    const overdueMs = this.#progress.overdueMs(pending, now);
+    if (overdueMs > 0) {
+      this.#goawayAndFail('FRAME_TIMEOUT', new VsockRpcError('FRAME_TIMEOUT', `a ${pending}-byte frame from ${this.#describePeer()} was not complete within ${this.#progress.allowanceMs(pending)} ms: closing (a peer on a slow link needs a lower frameDeadline.minBytesPerSecond)`));
+      return;
+    }
+    if (this.#progress.inFrame) return; // a frame on time is progress
+    const silentMs = now - this.#progress.lastFrameAt;
+    if (idleMs > 0 && silentMs > idleMs) {
+      this.#goawayAndFail('IDLE_TIMEOUT', new VsockRpcError('IDLE_TIMEOUT', `nothing heard from ${this.#describePeer()} for ${Math.round(silentMs)} ms (no complete frame: bytes alone are not progress): closing (raise idleTimeoutMs if the peer is just slow)`));
+      return;
+    }
+    if (keepaliveMs > 0 && silentMs >= keepaliveMs && this.#pings.size === 0) {
+      this.ping(Math.max(keepaliveMs, 1000)).catch(() => {});
+    }
   }
 
   // ---- teardown ----
@@ -852,12 +954,16 @@ export class Connection extends EventEmitter {
     this.#closeError = err;
     const code = (err as VsockRpcError).code ?? (err as NodeJS.ErrnoException).code ?? 'ERROR';
     this.#opts.metrics?.error(code);
-    this.#logger.warn(`connection ${this.id} to ${this.#describePeer()} closed: ${err.message}`);
+    this.#log(`connection ${this.id} to ${this.#describePeer()} closed: ${err.message}`);
     this.#teardown(err);
     if (endGracefully) {
       // Let the GOAWAY out, then close.
       this.socket.end();
-      setTimeout(() => this.socket.destroy(), 1000).unref?.();
+      // Cleared when the socket closes: a pending timer would keep this Connection (and its
+      // buffers) alive for a second after every rejected peer, and a storm of them adds up.
+      const timer = setTimeout(() => this.socket.destroy(), 1000);
+      timer.unref?.();
+      this.socket.once('close', () => clearTimeout(timer));
     } else {
       this.socket.destroy();
     }
@@ -885,6 +991,9 @@ export class Connection extends EventEmitter {
     }
     this.#clocks.clear();
     for (const r of this.#drainWaiters.splice(0)) r();
+    // Events still queued in a queue of this connection's own will never leave: count them as
+    // dropped (a queue passed in, a ClientEngine's, keeps them for the next connection).
+    if (!this.#opts.queue) this.queue.clear();
     this.#rejectReady(err ?? new ConnectionClosedError('closed before the handshake finished'));
   }
 
@@ -895,7 +1004,7 @@ export class Connection extends EventEmitter {
       this.#closeError = err;
       if (err) {
         this.#opts.metrics?.error(err instanceof GoawayError ? err.reason : 'UNAVAILABLE');
-        if (!(err instanceof GoawayError && err.reason === 'SHUTDOWN')) this.#logger.warn(`connection ${this.id} to ${this.#describePeer()} closed: ${err.message}`);
+        if (!(err instanceof GoawayError && err.reason === 'SHUTDOWN')) this.#log(`connection ${this.id} to ${this.#describePeer()} closed: ${err.message}`);
       }
       this.#teardown(err);
     }
@@ -926,7 +1035,7 @@ export class Connection extends EventEmitter {
 
   #pollDrain(): void {
     if (this.#drainWaiters.length === 0) return;
-    if ((this.queue.length === 0 && this.#writer.pendingCalls === 0) || this.socket.destroyed) {
+    if (this.#writer.idle || this.socket.destroyed) {
       for (const r of this.#drainWaiters.splice(0)) r();
       return;
     }
@@ -940,7 +1049,16 @@ export class Connection extends EventEmitter {
     const last = this.#warned.get(kind);
     if (last !== undefined && now - last < 10_000) return;
     this.#warned.set(kind, now);
-    this.#logger.warn(message);
+    this.#log(message);
+  }
+
+  /**
+   * Every line this connection logs passes here: it quotes what the peer chose (its HELLO name,
+   * GOAWAY messages, schema paths), and a newline or an ANSI escape in those must not forge a
+   * log line or reach the operator's terminal raw.
+   */
+  #log(message: string): void {
+    this.#logger.warn(escapeText(message, 2048));
   }
 
   #describePeer(): string {

@@ -23,8 +23,17 @@ export interface EngineOptions<Reg extends Registry> {
   readonly handshakeTimeoutMs?: number;
   /** PING after this many ms of silence (default 5000; 0 disables). */
   readonly keepaliveMs?: number;
-  /** Close a peer silent for this many ms (default 3 × keepaliveMs; 0 disables). */
+  /** Close a peer that sent no complete frame for this many ms (default 3 × keepaliveMs; 0 disables). */
   readonly idleTimeoutMs?: number;
+  /** How slowly one frame may arrive before its peer is closed with FRAME_TIMEOUT (default 10 s + 64 KiB/s). */
+  readonly frameDeadline?: ConnectionOptions['frameDeadline'];
+  /**
+   * Bytes and CPU ms per second one peer may cost; over it, the peer is slowed, then closed with
+   * RESOURCE_EXHAUSTED (default unlimited: a host facing guests should set it).
+   */
+  readonly budget?: ConnectionOptions['budget'];
+  /** Stop reading from a peer while this many bytes we wrote sit unread by it (default 1 MiB). */
+  readonly maxUnreadBytes?: number;
   /** Bounds and full-queue policy of the outbound event queue (per connection on a server). */
   readonly queue?: EventQueueOptions;
   /** Events buffered for recv()/iterators before reading pauses (default 8192). */
@@ -42,6 +51,12 @@ export interface EngineOptions<Reg extends Registry> {
   readonly promRegistry?: PromRegistry;
   /** Metric name prefix (default 'vsockrpc_'). */
   readonly metricsPrefix?: string;
+  /**
+   * Application error codes (e.g. 'NOT_FOUND') that keep their own `code` label in the metrics.
+   * Any code outside these and the protocol's own (PROTOCOL.md §6) is counted as `OTHER`: codes
+   * travel in ERROR and GOAWAY frames, so a peer picks them, and must not pick label values.
+   */
+  readonly metricCodes?: readonly string[];
   /** One line per notable event (default: stderr). `null` silences. */
   readonly logger?: Logger | null;
   /**
@@ -85,6 +100,7 @@ export abstract class EngineBase<Reg extends Registry> extends EventEmitter {
       promRegistry: options.promRegistry,
       prefix: options.metricsPrefix,
       labels: { role },
+      codes: options.metricCodes,
     });
     const skew = options.clockSkewNs ?? 0n;
     this.now = skew === 0n ? process.hrtime.bigint : () => process.hrtime.bigint() + skew;
@@ -161,6 +177,9 @@ export abstract class EngineBase<Reg extends Registry> extends EventEmitter {
       maxPendingHandlers: o.maxPendingHandlers,
       keepaliveMs: o.keepaliveMs,
       idleTimeoutMs: o.idleTimeoutMs,
+      frameDeadline: o.frameDeadline,
+      budget: o.budget,
+      maxUnreadBytes: o.maxUnreadBytes,
       now: this.now,
       logger: o.logger,
       metrics: this.metrics,

@@ -59,8 +59,11 @@ export class EventQueue {
     this.maxEvents = Math.max(1, options.maxEvents ?? 16384);
     this.maxBytes = Math.max(1, options.maxBytes ?? 16 * 1024 * 1024);
     this.policy = options.policy ?? 'block';
-    this.#types = new Uint16Array(this.maxEvents);
-    this.#payloads = new Array<Buffer | undefined>(this.maxEvents);
+    // The ring starts small and doubles as it fills: a server holds one queue per connection,
+    // and most never hold more than a few events (16384 slots up front cost 160 KiB each).
+    const cap = Math.min(this.maxEvents, 16);
+    this.#types = new Uint16Array(cap);
+    this.#payloads = new Array<Buffer | undefined>(cap);
   }
 
   /** Events held. */
@@ -144,7 +147,7 @@ export class EventQueue {
     const i = this.#head;
     const payload = this.#payloads[i]!;
     this.#payloads[i] = undefined;
-    this.#head = i + 1 === this.maxEvents ? 0 : i + 1;
+    this.#head = i + 1 === this.#types.length ? 0 : i + 1;
     this.#size--;
     this.#bytes -= payload.length;
     if (this.#waiters.length > 0) this.#admitWaiters();
@@ -175,14 +178,31 @@ export class EventQueue {
   }
 
   #put(type: number, payload: Buffer): void {
+    if (this.#size === this.#types.length) this.#grow();
     let tail = this.#head + this.#size;
-    if (tail >= this.maxEvents) tail -= this.maxEvents;
+    if (tail >= this.#types.length) tail -= this.#types.length;
     this.#types[tail] = type;
     this.#payloads[tail] = payload;
     this.#size++;
     this.#bytes += payload.length;
     this.#enqueued++;
     if (this.#size === 1) this.onReadable?.();
+  }
+
+  /** Doubles the ring (up to maxEvents), unrolling it so the head is at 0. */
+  #grow(): void {
+    const old = this.#types.length;
+    const cap = Math.min(this.maxEvents, old * 2);
+    const types = new Uint16Array(cap);
+    const payloads = new Array<Buffer | undefined>(cap);
+    for (let i = 0; i < this.#size; i++) {
+      const j = (this.#head + i) % old;
+      types[i] = this.#types[j]!;
+      payloads[i] = this.#payloads[j];
+    }
+    this.#types = types;
+    this.#payloads = payloads;
+    this.#head = 0;
   }
 
   #dropHead(): void {

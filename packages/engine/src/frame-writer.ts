@@ -48,6 +48,9 @@ export class FrameWriter {
   #tickScheduled = false;
   #waitingDrain = false;
   #closed = false;
+  // After a GOAWAY, in either direction, no new event may leave (PROTOCOL.md §4): the event lane
+  // stops and what is queued stays in the queue (a ClientEngine's queue outlives the connection).
+  #eventsStopped = false;
   // Only HELLO (and GOAWAY) may leave before the peer's HELLO is accepted (PROTOCOL.md §5).
   #open = false;
   /** Called after each write with frames and bytes per TYPE_ id (for metrics). */
@@ -69,6 +72,11 @@ export class FrameWriter {
       this.#waitingDrain = false;
       this.schedule();
     });
+  }
+
+  /** Nothing left that this writer will still write: no calls queued, and no events (or the event lane stopped). */
+  get idle(): boolean {
+    return this.#calls.length === 0 && (this.#eventsStopped || this.#queue.length === 0);
   }
 
   /** Frames waiting in the call lane. */
@@ -153,6 +161,11 @@ export class FrameWriter {
     this.#flush();
   };
 
+  /** Stops the event lane for good (GOAWAY sent or received); calls and urgent frames go on. */
+  stopEvents(): void {
+    this.#eventsStopped = true;
+  }
+
   /** Stops writing; queued frames are left where they are. */
   close(): void {
     this.#closed = true;
@@ -179,7 +192,7 @@ export class FrameWriter {
       }
       if (callIdx > 0) calls.splice(0, callIdx);
       const onWritten = this.onWritten;
-      while (queue.length > 0 && enc.pendingBytes < this.#batchBytes) {
+      while (!this.#eventsStopped && queue.length > 0 && enc.pendingBytes < this.#batchBytes) {
         const type = queue.peekType();
         const payload = queue.takePayload();
         enc.push(Kind.EVENT, type, 0, payload);
@@ -200,7 +213,7 @@ export class FrameWriter {
       this.framesOut += frames;
       this.bytesOut += bytes;
     }
-    if (queue.length > 0 || calls.length > 0) {
+    if ((queue.length > 0 && !this.#eventsStopped) || calls.length > 0) {
       if (socket.writableNeedDrain) this.#waitingDrain = true;
       else this.schedule();
     }

@@ -14,6 +14,9 @@ export { Router, type CallContext, type EventHandler, type MethodHandler } from 
 export { sampleOffset, pickMinDelay, estimateDrift, DriftEstimator, ClockModel, floorDiv, ceilDiv, type OffsetEstimate, type PickedSample, type DriftPoint, type DriftEstimate, type DriftOptions, type ClockModelState, type Converted } from './clock.js';
 export { syncClock, ClockSync, type ClockExchange, type SyncOptions, type SyncResult, type SyncEvent, type ClockSyncOptions } from './clock-sync.js';
 export { EngineMetrics, MetricsConflictError, type EngineMetricsOptions, type LatencySummary, type ClockFigures } from './metrics.js';
+export { KNOWN_ERROR_CODES, UNKNOWN_LABEL, OTHER_CODE, DROP_REASONS, EVICTION_REASONS, type DropReason, type EvictionReason } from './metrics.js';
+export type { PeerBudgetOptions } from './peer-budget.js';
+export type { FrameDeadlineOptions } from './receive-deadlines.js';
 export { backoffDelay, type BackoffOptions } from './backoff.js';
 export { RpcError, HelloMismatchError, ConnectionClosedError, GoawayError, QueueFullError } from './errors.js';
 export { stderrLogger, silentLogger, type Logger } from './logger.js';

@@ -1,3 +1,4 @@
+import { constants as osConstants } from 'node:os';
 import * as hdr from 'hdr-histogram-js';
 import { Counter, Gauge, Histogram, type Registry as PromRegistry } from 'prom-client';
 import { CONTROL_NAMES, KIND_NAMES, VsockRpcError, type Registry } from '@vsock-rpc/wire';
@@ -35,11 +36,52 @@ export interface EngineMetricsOptions {
   readonly prefix?: string;
   /** Constant labels, e.g. { role: 'server' }. */
   readonly labels?: Record<string, string>;
+  /**
+   * Application error codes (what handlers throw, e.g. 'NOT_FOUND') that keep their own label
+   * value in `errors_total` and `call_duration_seconds`. Codes outside this list and
+   * {@link KNOWN_ERROR_CODES} are counted as `OTHER`: a code travels in ERROR and GOAWAY frames,
+   * so the peer chooses it, and a label the peer chooses would let it grow the exposition.
+   */
+  readonly codes?: readonly string[];
 }
 
+/**
+ * Error codes that are label values of their own: those of PROTOCOL.md §6 (on the wire and the
+ * receiver's names for failures), the engine's and the wire package's own codes, and socket
+ * errno names (from node:os, a fixed set of this platform). Anything else counts as `OTHER`.
+ */
+export const KNOWN_ERROR_CODES: ReadonlySet<string> = new Set([
+  // PROTOCOL.md §6: ERROR codes, GOAWAY codes, and the receiver's names of failures.
+  'UNKNOWN_METHOD', 'INVALID_ARGUMENT', 'DEADLINE_EXCEEDED', 'CANCELLED', 'UNAVAILABLE', 'RESOURCE_EXHAUSTED', 'INTERNAL',
+  'HELLO_MISMATCH', 'HANDSHAKE_TIMEOUT', 'PROTOCOL_ERROR', 'FRAME_TOO_LARGE', 'FRAME_TIMEOUT', 'IDLE_TIMEOUT', 'SHUTDOWN', 'CONNECTION_LIMIT', 'CID_NOT_ALLOWED',
+  // A peer over its byte or CPU budget was slowed (reading paused) before any RESOURCE_EXHAUSTED.
+  'THROTTLED',
+  'BAD_KIND', 'BAD_FLAGS', 'UNKNOWN_TYPE', 'TRUNCATED_FRAME', 'DECODE_ERROR', 'SCHEMA_VIOLATION',
+  // The engine's and the wire package's own codes.
+  'OK', 'ERROR', 'OTHER', 'INVALID_RESPONSE', 'HANDLER_ERROR', 'QUEUE_FULL', 'METRICS_CONFLICT', 'UNKNOWN_NAME', 'REGISTRY_DEFINITION',
+  // Node's codes for a socket that went away under a write or read.
+  'ABORT_ERR', 'ERR_STREAM_DESTROYED', 'ERR_STREAM_WRITE_AFTER_END', 'ERR_STREAM_PREMATURE_CLOSE', 'ERR_SOCKET_CLOSED', 'EHYBRIDHANDSHAKE',
+  ...Object.keys(osConstants.errno),
+]);
+
+/** The label value of TYPE_ ids that are neither control types nor declared in the registry. */
+export const UNKNOWN_LABEL = 'unknown';
+/** The label value of every error code outside the allowlist. */
+export const OTHER_CODE = 'OTHER';
+
+/** Why outbound events were dropped: the only label values of `dropped_events_total`. */
+export const DROP_REASONS = ['oldest', 'newest', 'rejected', 'offline'] as const;
+/** One of {@link DROP_REASONS}. */
+export type DropReason = (typeof DROP_REASONS)[number];
+/** What an evicted connection was: the only label values of `connections_evicted_total`. */
+export const EVICTION_REASONS = ['handshake', 'idle'] as const;
+/** One of {@link EVICTION_REASONS}. */
+export type EvictionReason = (typeof EVICTION_REASONS)[number];
+
 const TYPES = 0x10000;
-/** Most (method, code) label sets of the call histogram, and error codes, per engine; later codes count as OTHER. */
-const MAX_CALL_SERIES = 1024;
+/** Rows of the frame counters: the five kinds of PROTOCOL.md §2, and one for any other byte. */
+const KIND_ROWS = 6;
+const KIND_LABELS = [...Array.from({ length: 5 }, (_, k) => KIND_NAMES[k] ?? UNKNOWN_LABEL), UNKNOWN_LABEL];
 
 /**
  * The prom-client metrics of one prom registry and prefix. Every engine that publishes there
@@ -108,7 +150,24 @@ class PromPublisher {
       registers,
       collect() {
         this.reset();
-        for (const m of sources()) for (const [reason, n] of Object.entries(m.sources.dropped?.() ?? {})) this.inc({ ...m.constLabels, reason }, n);
+        for (const m of sources()) {
+          const d = m.sources.dropped?.();
+          if (d) for (const reason of DROP_REASONS) if ((d[reason] ?? 0) > 0) this.inc({ ...m.constLabels, reason }, d[reason]);
+        }
+      },
+    });
+    new Counter({
+      name: `${p}connections_evicted_total`,
+      help: 'Connections a full server closed (GOAWAY CONNECTION_LIMIT) to admit a newcomer, by what they were: handshake (no HELLO yet) or idle',
+      labelNames: [...constNames, 'reason'],
+      registers,
+      collect() {
+        this.reset();
+        for (const m of sources()) {
+          const e = m.sources.evicted?.();
+          if (!e) continue;
+          for (const reason of EVICTION_REASONS) if (e[reason] > 0) this.inc({ ...m.constLabels, reason }, e[reason]);
+        }
       },
     });
     new Gauge({
@@ -160,9 +219,16 @@ const publishers = new WeakMap<PromRegistry, Map<string, PromPublisher>>();
  * Published: `<prefix>frames_total{direction,kind,type}`, `<prefix>bytes_total{direction,type}`,
  * `<prefix>errors_total{code}`, `<prefix>call_duration_seconds{method,code}` (histogram),
  * `<prefix>queue_depth`, `<prefix>dropped_events_total{reason}`, `<prefix>connections`,
+ * `<prefix>connections_evicted_total{reason}`,
  * `<prefix>rtt_seconds`, `<prefix>clock_offset_seconds`, `<prefix>clock_error_bound_seconds`,
  * `<prefix>clock_drift_ppm`, `<prefix>clock_last_sync_timestamp_seconds`; each also carries the
  * constant labels (the engines set `role`: 'client' or 'server').
+ *
+ * Every label value comes from a fixed set, never from the peer: `type` and `method` are names
+ * of the registry or control types (`unknown` for any other id), `code` is one of
+ * {@link KNOWN_ERROR_CODES} or the application's `codes` (`OTHER` for any other), `reason` and
+ * `kind` are fixed lists. So a scrape's series number at most (registry + control types + 1)
+ * × kinds × directions, plus methods × codes for the histogram, whatever peers send.
  *
  * Several engines may publish into one prom registry: a client and a server as they are, two
  * of the same role under different prefixes. Two open engines with the same prefix and labels
@@ -170,11 +236,22 @@ const publishers = new WeakMap<PromRegistry, Map<string, PromPublisher>>();
  * once the first is closed ({@link close}), a new one takes its place.
  */
 export class EngineMetrics {
-  readonly #framesIn = new Float64Array(5 * TYPES);
-  readonly #framesOut = new Float64Array(5 * TYPES);
-  readonly #bytesInByType = new Float64Array(TYPES);
-  readonly #bytesOutByType = new Float64Array(TYPES);
+  /**
+   * TYPE_ id → slot of the counters. Slot 0 is `unknown`; then the control types, then the
+   * registry's entries: the counters, and so the series, grow with the registry, never with
+   * the ids a peer makes up (PROTOCOL.md §4: a REQUEST may name any id).
+   */
+  readonly #slotOf = new Uint16Array(TYPES);
+  readonly #slotNames: string[] = [UNKNOWN_LABEL];
+  readonly #framesIn: Float64Array;
+  readonly #framesOut: Float64Array;
+  readonly #bytesInByType: Float64Array;
+  readonly #bytesOutByType: Float64Array;
   #bytesInRaw = 0;
+  /** Label values of error codes: the known ones and the application's; others are OTHER. */
+  readonly #codes: ReadonlySet<string>;
+  /** Method names of the registry: the only `method` label values. */
+  readonly #methods: ReadonlySet<string>;
   readonly #errors = new Map<string, number>();
   readonly #latency = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 });
   readonly #callHistogram: Histogram<string> | undefined;
@@ -186,13 +263,33 @@ export class EngineMetrics {
   readonly constLabels: Readonly<Record<string, string>>;
   #rttNs: bigint | undefined;
   #clock: ClockFigures | undefined;
-  /** Reads queue depth, drops and connections at scrape time. */
-  sources: { queueDepth?: () => number; dropped?: () => Record<string, number>; connections?: () => number } = {};
+  /** Reads queue depth, drops, connections and evictions at scrape time. */
+  sources: {
+    queueDepth?: () => number;
+    dropped?: () => Readonly<Partial<Record<DropReason, number>>>;
+    connections?: () => number;
+    evicted?: () => Readonly<Record<EvictionReason, number>>;
+  } = {};
 
   constructor(
     readonly registry: Registry,
     options: EngineMetricsOptions = {},
   ) {
+    for (const [id, name] of Object.entries(CONTROL_NAMES)) {
+      this.#slotOf[Number(id)] = this.#slotNames.length;
+      this.#slotNames.push(name);
+    }
+    for (const s of registry.summary) {
+      this.#slotOf[s.id] = this.#slotNames.length;
+      this.#slotNames.push(s.name);
+    }
+    const slots = this.#slotNames.length;
+    this.#framesIn = new Float64Array(KIND_ROWS * slots);
+    this.#framesOut = new Float64Array(KIND_ROWS * slots);
+    this.#bytesInByType = new Float64Array(slots);
+    this.#bytesOutByType = new Float64Array(slots);
+    this.#codes = new Set([...KNOWN_ERROR_CODES, ...(options.codes ?? [])]);
+    this.#methods = new Set(registry.summary.filter((s) => s.kind === 'method').map((s) => s.name));
     this.constLabels = { ...(options.labels ?? {}) };
     this.#sourceKey = JSON.stringify(Object.entries(this.constLabels).sort());
     const prom = options.promRegistry;
@@ -236,10 +333,11 @@ export class EngineMetrics {
 
   /** @internal For the publisher: each nonzero frame count with its labels. */
   forEachFrameCount(visit: (labels: Record<string, string>, count: number) => void): void {
+    const slots = this.#slotNames.length;
     for (const [direction, arr] of [['in', this.#framesIn], ['out', this.#framesOut]] as const) {
       for (let i = 0; i < arr.length; i++) {
         const v = arr[i]!;
-        if (v > 0) visit({ ...this.constLabels, direction, kind: KIND_NAMES[Math.floor(i / TYPES)] ?? '?', type: this.#typeName(i % TYPES) }, v);
+        if (v > 0) visit({ ...this.constLabels, direction, kind: KIND_LABELS[Math.floor(i / slots)]!, type: this.#slotNames[i % slots]! }, v);
       }
     }
   }
@@ -247,12 +345,13 @@ export class EngineMetrics {
   /** @internal For the publisher: each nonzero byte count with its labels. */
   forEachByteCount(visit: (labels: Record<string, string>, bytes: number) => void): void {
     for (const [direction, arr] of [['in', this.#bytesInByType], ['out', this.#bytesOutByType]] as const) {
-      for (let i = 0; i < arr.length; i++) if (arr[i]! > 0) visit({ ...this.constLabels, direction, type: this.#typeName(i) }, arr[i]!);
+      for (let i = 0; i < arr.length; i++) if (arr[i]! > 0) visit({ ...this.constLabels, direction, type: this.#slotNames[i]! }, arr[i]!);
     }
   }
 
-  #typeName(t: number): string {
-    return CONTROL_NAMES[t] ?? this.registry.messageById(t)?.name ?? this.registry.methodById(t)?.name ?? String(t);
+  /** The label value of error code `code`: itself when known (or declared by the application), else OTHER. */
+  codeLabel(code: string): string {
+    return this.#codes.has(code) ? code : OTHER_CODE;
   }
 
   /** The last keepalive round-trip time, ns. */
@@ -265,16 +364,18 @@ export class EngineMetrics {
     return this.#clock;
   }
 
-  /** Counts an inbound frame. */
+  /** Counts an inbound frame; a TYPE_ id outside the registry and the control types counts as `unknown`. */
   frameIn(type: number, kind: number, bytes: number): void {
-    this.#framesIn[kind * TYPES + type]!++;
-    this.#bytesInByType[type]! += bytes;
+    const slot = this.#slotOf[type & 0xffff]!;
+    this.#framesIn[(kind >= 0 && kind < 5 ? kind : 5) * this.#slotNames.length + slot]!++;
+    this.#bytesInByType[slot]! += bytes;
   }
 
-  /** Counts an outbound frame. */
+  /** Counts an outbound frame (types as in {@link frameIn}). */
   frameOut(type: number, kind: number, bytes: number): void {
-    this.#framesOut[kind * TYPES + type]!++;
-    this.#bytesOutByType[type]! += bytes;
+    const slot = this.#slotOf[type & 0xffff]!;
+    this.#framesOut[(kind >= 0 && kind < 5 ? kind : 5) * this.#slotNames.length + slot]!++;
+    this.#bytesOutByType[slot]! += bytes;
   }
 
   /** Counts raw bytes read from sockets. */
@@ -282,10 +383,12 @@ export class EngineMetrics {
     this.#bytesInRaw += n;
   }
 
-  /** Counts an error by its code. */
+  /**
+   * Counts an error by its code. Some codes come from the peer (a GOAWAY's): outside the
+   * allowlist ({@link codeLabel}) they count as OTHER, so their number is fixed.
+   */
   error(code: string): void {
-    // Some codes come from the peer (a GOAWAY's): bounded like the call histogram's.
-    if (!this.#errors.has(code) && this.#errors.size >= MAX_CALL_SERIES) code = 'OTHER';
+    code = this.codeLabel(code);
     this.#errors.set(code, (this.#errors.get(code) ?? 0) + 1);
   }
 
@@ -299,12 +402,14 @@ export class EngineMetrics {
   }
 
   /**
-   * The histogram child of (method, code), made on first use. Error codes come from the peer:
-   * past MAX_CALL_SERIES label sets, new ones count as OTHER, so a peer cannot grow the
-   * exposition (and our memory) without bound.
+   * The histogram child of (method, code), made on first use. The code comes from the peer
+   * (an ERROR frame's): both labels are mapped to the allowlists first, so the children, keyed
+   * by the labels, number at most methods × codes, and the raw pair is a key only when it
+   * equals its labels.
    */
-  #callChild(method: string, code: string): { observe(value: number): void } {
-    if (this.#callChildren.size >= MAX_CALL_SERIES) code = 'OTHER';
+  #callChild(rawMethod: string, rawCode: string): { observe(value: number): void } {
+    const method = this.#methods.has(rawMethod) ? rawMethod : UNKNOWN_LABEL;
+    const code = this.codeLabel(rawCode);
     const key = `${method}\0${code}`;
     let child = this.#callChildren.get(key);
     if (!child) {

@@ -1,9 +1,11 @@
 import type { Duplex } from 'node:stream';
 import { listen, type TransportAddress, type TransportServer, type TransportSocket } from '@vsock-rpc/vsock';
-import { ControlType, Kind, encodeErrorPayload, encodeFrame, type MessageName, type MessageOf, type MethodName, type Registry, type RequestOf, type ResponseOf } from '@vsock-rpc/wire';
+import { ControlType, Kind, encodeErrorPayload, encodeFrame, escapeText, type MessageName, type MessageOf, type MethodName, type Registry, type RequestOf, type ResponseOf } from '@vsock-rpc/wire';
 import { Connection, type CallOptions, type ClockSample, type ConnectionStats } from './connection.js';
+import { ConnectionSlots, SHARED_KEY, type Eviction } from './connection-slots.js';
 import { EngineBase, type EngineOptions } from './engine-base.js';
-import { stderrLogger } from './logger.js';
+import { stderrLogger, type Logger } from './logger.js';
+import type { EvictionReason } from './metrics.js';
 import type { PeerContext } from './peer.js';
 
 /** Options of {@link ServerEngine.listen}. */
@@ -15,8 +17,28 @@ export interface ServerEngineOptions<Reg extends Registry> extends EngineOptions
   readonly allowCids?: readonly number[];
   /** Refuse peers without a known CID when `allowCids` is set (default false). */
   readonly requireCid?: boolean;
-  /** Most connections at once (default 1024); more get GOAWAY CONNECTION_LIMIT. */
+  /**
+   * Most connections at once (default 1024). When full, a newcomer takes the slot of a
+   * connection whose handshake is pending, else of one idle for `evictIdleAfterMs`, from the
+   * peer holding the most connections; that one gets GOAWAY CONNECTION_LIMIT ('peerEvicted').
+   * Only when none is evictable is the newcomer refused with GOAWAY CONNECTION_LIMIT.
+   */
   readonly maxConnections?: number;
+  /**
+   * Most connections of one peer at once (default 64): one vsock CID, or one remote IP address
+   * over TCP. Past it the peer's own pending or idle connections are evicted as above, else the
+   * newcomer is refused with GOAWAY CONNECTION_LIMIT. Unix-socket and hybrid-vsock peers have no
+   * CID: they share one key, to which this limit does not apply (on hybrid vsock one host socket
+   * is one VM; on a unix socket every peer is a local process), only `maxConnections` does.
+   */
+  readonly maxConnectionsPerCid?: number;
+  /**
+   * A connection with no complete frame from its peer for longer than this many ms may be
+   * evicted to admit a newcomer when the server is full (default 2 × keepaliveMs, or 10 000
+   * when keepalive is off; 0: only handshake-pending connections are evicted). A live peer
+   * answers the keepalive PING, so it is never that silent.
+   */
+  readonly evictIdleAfterMs?: number;
   /** Listen backlog. */
   readonly backlog?: number;
 }
@@ -39,8 +61,9 @@ export interface PeerHandle<Reg extends Registry> {
  * line; the others are not affected.
  *
  * Lifecycle events: 'peer' (PeerHandle), 'peerClosed' (PeerContext, error | undefined),
- * 'peerRejected' ({ address, cid, reason }), 'peerError' (error, address): a connection that
- * failed before or during its handshake.
+ * 'peerRejected' ({ address, cid, reason }), 'peerEvicted' ({ address, cid, reason, connectionId }:
+ * reason 'handshake' or 'idle', closed to admit a newcomer), 'peerError' (error, address): a
+ * connection that failed before or during its handshake.
  *
  * @example
  * ```ts
@@ -53,9 +76,10 @@ export class ServerEngine<Reg extends Registry> extends EngineBase<Reg> {
   readonly #server: TransportServer;
   readonly #options: ServerEngineOptions<Reg>;
   readonly #peers = new Map<number, PeerHandle<Reg>>();
-  readonly #connections = new Set<Connection>();
+  readonly #slots = new ConnectionSlots();
   #closing = false;
   #rejected = 0;
+  readonly #evicted: Record<EvictionReason, number> = { handshake: 0, idle: 0 };
 
   private constructor(server: TransportServer, options: ServerEngineOptions<Reg>) {
     super(options, 'server');
@@ -64,14 +88,14 @@ export class ServerEngine<Reg extends Registry> extends EngineBase<Reg> {
     this.metrics.sources = {
       queueDepth: () => {
         let n = 0;
-        for (const c of this.#connections) n += c.queue.length;
+        for (const c of this.#slots.connections()) n += c.queue.length;
         return n;
       },
       dropped: () => {
         let oldest = 0;
         let newest = 0;
         let rejected = 0;
-        for (const c of this.#connections) {
+        for (const c of this.#slots.connections()) {
           const s = c.queue.stats();
           oldest += s.droppedOldest;
           newest += s.droppedNewest;
@@ -80,13 +104,14 @@ export class ServerEngine<Reg extends Registry> extends EngineBase<Reg> {
         return { oldest, newest, rejected };
       },
       connections: () => this.#peers.size,
+      evicted: () => ({ ...this.#evicted }),
     };
     // A slow pull-consumer pauses every peer that feeds the shared inbox.
     this.inbox.onFull = () => {
-      for (const c of this.#connections) c.pause('inbox');
+      for (const c of this.#slots.connections()) c.pause('inbox');
     };
     this.inbox.onDrain = () => {
-      for (const c of this.#connections) c.resume('inbox');
+      for (const c of this.#slots.connections()) c.resume('inbox');
     };
     server.on('connection', (socket: TransportSocket) => this.#accept(socket));
     server.on('error', (err: Error) => {
@@ -129,11 +154,16 @@ export class ServerEngine<Reg extends Registry> extends EngineBase<Reg> {
     return n;
   }
 
-  /** Counters: connections, rejected peers, and per-peer stats. */
+  /**
+   * Counters: connections (handshake done), slots (every connection held, handshakes pending
+   * included), rejected and evicted peers, and per-peer stats.
+   */
   stats() {
     return {
       connections: this.#peers.size,
+      slots: this.#slots.size,
       rejected: this.#rejected,
+      evicted: { ...this.#evicted },
       peers: this.peers().map((p) => ({ name: p.context.name, address: p.context.address, ...p.stats() })),
     };
   }
@@ -146,9 +176,13 @@ export class ServerEngine<Reg extends Registry> extends EngineBase<Reg> {
     if (this.#closing) return;
     this.#closing = true;
     await this.#server.close();
-    await Promise.all([...this.#connections].map((c) => c.close(timeoutMs)));
+    await Promise.all([...this.#slots.connections()].map((c) => c.close(timeoutMs)));
     this.inbox.end();
     this.metrics.close();
+  }
+
+  get #logger(): Logger | undefined {
+    return this.options.logger === null ? undefined : (this.options.logger ?? stderrLogger);
   }
 
   #accept(socket: TransportSocket): void {
@@ -157,19 +191,29 @@ export class ServerEngine<Reg extends Registry> extends EngineBase<Reg> {
       this.#rejected++;
       this.metrics.error(code);
       this.emit('peerRejected', { address: info.address, cid: info.cid, reason: code });
-      if (this.options.logger !== null) (this.options.logger ?? stderrLogger).warn(`refused ${info.address}: ${message}`);
+      this.#logger?.warn(`refused ${escapeText(info.address)}: ${message}`);
       refuseConnection(socket, code, message);
     };
     if (this.#closing) return refuse('SHUTDOWN', 'server is shutting down');
-    if (this.#connections.size >= (this.#options.maxConnections ?? 1024)) {
-      return refuse('CONNECTION_LIMIT', `server has ${this.#connections.size} connections, its maximum: retry later`);
-    }
     const allow = this.#options.allowCids;
     if (allow && (info.cid !== undefined ? !allow.includes(info.cid) : this.#options.requireCid === true)) {
       return refuse('CID_NOT_ALLOWED', `CID ${info.cid ?? 'unknown'} is not in the server's allowlist (${allow.join(', ')})`);
     }
+    const key = peerKey(socket);
+    const perKey = this.#options.maxConnectionsPerCid ?? 64;
+    if (key !== SHARED_KEY && this.#slots.countOf(key) >= perKey) {
+      const victim = this.#slots.victim(this.#idleAfterMs(), key);
+      if (!victim) return refuse('CONNECTION_LIMIT', `peer ${escapeText(key)} has ${this.#slots.countOf(key)} connections, the server's maximum per peer (maxConnectionsPerCid), all in use: close some or retry later`);
+      this.#evict(victim);
+    }
+    const max = this.#options.maxConnections ?? 1024;
+    if (this.#slots.size >= max) {
+      const victim = this.#slots.victim(this.#idleAfterMs());
+      if (!victim) return refuse('CONNECTION_LIMIT', `server has ${this.#slots.size} connections, its maximum (maxConnections), all in use: retry later`);
+      this.#evict(victim);
+    }
     const connection = new Connection(socket, { ...this.connectionOptions(), peerInfo: info });
-    this.#connections.add(connection);
+    this.#slots.add(connection, key);
     if (this.inbox.full) connection.pause('inbox');
     connection.on('eventError', (err: Error) => {
       if (this.listenerCount('eventError') > 0) this.emit('eventError', err, connection.peer);
@@ -185,7 +229,7 @@ export class ServerEngine<Reg extends Registry> extends EngineBase<Reg> {
       },
     );
     connection.on('close', (err?: Error) => {
-      this.#connections.delete(connection);
+      this.#slots.delete(connection);
       const handle = this.#peers.get(connection.id);
       if (handle) {
         this.#peers.delete(connection.id);
@@ -193,6 +237,41 @@ export class ServerEngine<Reg extends Registry> extends EngineBase<Reg> {
       }
     });
   }
+
+  /** The silence after which a connection may be evicted (see {@link ServerEngineOptions.evictIdleAfterMs}). */
+  #idleAfterMs(): number {
+    const o = this.#options;
+    if (o.evictIdleAfterMs !== undefined) return o.evictIdleAfterMs;
+    const keepaliveMs = o.keepaliveMs ?? 5000;
+    return keepaliveMs > 0 ? 2 * keepaliveMs : 10_000;
+  }
+
+  /** Frees the slot of `victim` at once and closes it with GOAWAY CONNECTION_LIMIT (PROTOCOL.md §6). */
+  #evict(victim: Eviction<Connection>): void {
+    const c = victim.connection;
+    this.#slots.delete(c);
+    this.#evicted[victim.reason]++;
+    const info = c.peer ?? (c.socket as TransportSocket).peer;
+    const what = victim.reason === 'handshake' ? 'its handshake was still pending' : `it was idle for ${Math.round(c.idleMs)} ms`;
+    const message = `evicted to admit a new connection: the server is at its connection limit and ${what}`;
+    this.emit('peerEvicted', { address: info?.address, cid: info?.cid, reason: victim.reason, connectionId: c.id });
+    this.#logger?.warn(`connection ${c.id} from ${escapeText(info?.address ?? 'unknown')} (peer ${escapeText(victim.key)}): ${message}`);
+    c.evict('CONNECTION_LIMIT', message);
+  }
+}
+
+/**
+ * The key a peer's connections are counted under: its vsock CID, its IP address over TCP, or
+ * {@link SHARED_KEY} when the transport tells peers apart by neither (unix, hybrid).
+ */
+function peerKey(socket: TransportSocket): string {
+  const info = socket.peer;
+  if (info.cid !== undefined) return `cid:${info.cid}`;
+  if (info.transport === 'tcp') {
+    const ip = (socket as { remoteAddress?: string }).remoteAddress;
+    if (ip) return `ip:${ip}`;
+  }
+  return SHARED_KEY;
 }
 
 function makeHandle<Reg extends Registry>(connection: Connection, context: PeerContext): PeerHandle<Reg> {

@@ -23,7 +23,7 @@ describe.each(TRANSPORTS)('metrics over %s', (transport) => {
   it('frames, bytes, calls, queue depth, drops, connections and rtt show up in the exposition text', async () => {
     const serverProm = promRegistry();
     const clientProm = promRegistry();
-    const { server, client } = await startPair(transport, { promRegistry: serverProm }, { promRegistry: clientProm, queue: { maxEvents: 16, policy: 'drop-newest' } });
+    const { server, client } = await startPair(transport, { promRegistry: serverProm }, { promRegistry: clientProm, metricCodes: ['NOT_FOUND'], queue: { maxEvents: 16, policy: 'drop-newest' } });
     server.handle('add', async (r) => {
       await new Promise((res) => setTimeout(res, 2));
       return { sum: r.a + r.b };
@@ -138,28 +138,27 @@ describe('EngineMetrics', () => {
     expect(text).toContain('b_frames_total');
   });
 
-  it('codes chosen by peers cannot grow the exposition without bound: past 1024 they count as OTHER', async () => {
+  it('codes chosen by peers cannot grow the exposition: undeclared ones count as OTHER, declared ones keep their name', async () => {
     const prom = promRegistry();
-    const m = new EngineMetrics(testRegistry, { promRegistry: prom, labels: { role: 'client' } });
+    const m = new EngineMetrics(testRegistry, { promRegistry: prom, labels: { role: 'client' }, codes: ['APP_CODE_7'] });
     for (let i = 0; i < 1500; i++) {
       m.callDone('add', 0.001, `APP_CODE_${i}`);
       m.error(`PEER_CODE_${i}`);
     }
     const text = await prom.metrics();
     const callSeries = new Set(text.split('\n').filter((l) => l.startsWith('vsockrpc_call_duration_seconds_count')));
-    expect(callSeries.size).toBe(1025); // 1024 codes + OTHER
-    expect(await metricValue(prom, 'vsockrpc_call_duration_seconds_count', { method: 'add', code: 'OTHER' })).toBe(1500 - 1024);
+    expect(callSeries.size).toBe(2); // APP_CODE_7 + OTHER
+    expect(await metricValue(prom, 'vsockrpc_call_duration_seconds_count', { method: 'add', code: 'OTHER' })).toBe(1499);
     expect(await metricValue(prom, 'vsockrpc_call_duration_seconds_count', { method: 'add', code: 'APP_CODE_7' })).toBe(1);
-    expect(Object.keys(m.errors())).toHaveLength(1025);
-    expect(m.errors()['OTHER']).toBe(1500 - 1024);
+    expect(m.errors()).toEqual({ OTHER: 1500 });
   });
 
   it('works without a prom registry (snapshot figures only)', () => {
     const m = new EngineMetrics(testRegistry);
     m.callDone('add', 0.0015, 'OK');
-    m.error('X');
+    m.error('SHUTDOWN');
     expect(m.latency().count).toBe(1);
     expect(m.latency().p50).toBeGreaterThanOrEqual(1490);
-    expect(m.errors()).toEqual({ X: 1 });
+    expect(m.errors()).toEqual({ SHUTDOWN: 1 });
   });
 });

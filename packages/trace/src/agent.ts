@@ -29,7 +29,10 @@ export interface TraceAgentOptions extends Omit<ClientEngineOptions<TraceRegistr
   connect: TransportAddress | string;
   /** Source name (also the HELLO name the collector stamps on our events). */
   name: string;
-  /** Events held while waiting to be batched (default 65 536); more are dropped and counted. */
+  /**
+   * Events held (default 65 536): waiting to be sent, plus sent and not yet acknowledged by the
+   * collector (kept to be resent after a reconnect). More are dropped and counted.
+   */
   maxBuffered?: number;
   /** Most events per batch (default 1024); a full batch is sent without waiting for the timer. */
   maxBatch?: number;
@@ -52,21 +55,33 @@ export interface TraceAgentOptions extends Omit<ClientEngineOptions<TraceRegistr
   clockTimeoutMs?: number;
 }
 
-/** Counters and clock of a {@link TraceAgent}. */
+/**
+ * Counters and clock of a {@link TraceAgent}. Exact at every moment:
+ * `emitted = acknowledged + dropped + unconfirmed + buffered` (`unconfirmed` is only non-zero
+ * after close, `buffered` is 0 after close).
+ */
 export interface TraceAgentStats {
   /** Events given to emit (accepted or dropped). */
   emitted: number;
-  /** Events handed to the engine in batches. */
+  /** Events handed to the engine in batches, first sends (resends not included). */
   sent: number;
-  /** Events dropped: the buffer was full (or the agent closed). */
+  /** Events sent again after a reconnect because they had not been acknowledged. */
+  resent: number;
+  /** Events the collector acknowledged: delivered and accounted for on the host. */
+  acknowledged: number;
+  /** Events dropped here: the buffer was full, or the agent closed before they could be sent. */
   dropped: number;
+  /** Events sent but never acknowledged when the agent closed: they may or may not have arrived. */
+  unconfirmed: number;
+  /** Events sent and awaiting an acknowledgement (part of `buffered`). */
+  unacked: number;
   /** Events whose converted ts was raised to keep the source non-decreasing (see {@link TraceAgent}). */
   clamped: number;
   /** Batches sent, heartbeats included. */
   batches: number;
   /** Heartbeats (empty batches) sent. */
   heartbeats: number;
-  /** Events waiting in the buffer. */
+  /** Events held: waiting to be sent plus awaiting an acknowledgement. */
   buffered: number;
   /** The clock estimate (undefined before the first sync). */
   clock: TraceClockReport | undefined;
@@ -83,7 +98,10 @@ interface Pending {
 
 /**
  * A tracing agent (guest side). `emit` never blocks: it appends to a bounded buffer (full →
- * the event is dropped and counted). A timer (or a full batch) takes the buffer, converts every
+ * the event is dropped and counted). Sent events stay in that buffer until the collector
+ * acknowledges them (`traceAck`); after a reconnect the unacknowledged ones are resent first,
+ * in order, and the collector drops what it already had, so a restart of either side loses
+ * nothing that fits in the buffer (packages/trace/README.md, "Delivery"). A timer (or a full batch) takes the buffer, converts every
  * timestamp to the host clock with the engine's clock sync (`ts` = host time, `origTs` = ours,
  * `errorBoundNs` = the conversion's bound), numbers the events (`seq`, per source, from 0) and
  * sends them as one `traceBatch`. An idle agent sends heartbeats (empty batch + watermark) so
@@ -103,6 +121,12 @@ export class TraceAgent {
   /** The source name. */
   readonly name: string;
   readonly #buf: Pending[] = [];
+  /** Sent events awaiting an ack, in seq order; live part is [#head, length). */
+  #sentq: TraceBatchEvent[] = [];
+  #head = 0;
+  /** First event of #sentq not yet sent on the current connection. */
+  #resendAt = 0;
+  readonly #ackWaiters: (() => void)[] = [];
   readonly #maxBuffered: number;
   readonly #maxBatch: number;
   readonly #intervalMs: number;
@@ -123,6 +147,9 @@ export class TraceAgent {
   #failed: Error | undefined;
   #emitted = 0;
   #sent = 0;
+  #resent = 0;
+  #acknowledged = 0;
+  #unconfirmed = 0;
   #dropped = 0;
   #clamped = 0;
   #batches = 0;
@@ -144,6 +171,20 @@ export class TraceAgent {
     // Timers must not keep a program alive that has nothing else to do: close() is the way out.
     this.#timer.unref();
     this.#statusTimer?.unref();
+    engine.on('traceAck', (ack) => this.#onAck(ack.seq));
+    // Whatever was written to a connection that died may be lost: resend from the oldest
+    // unacknowledged event on the next one (the engine drops, rather than queues, while offline).
+    engine.on('disconnected', () => {
+      this.#resendAt = this.#head;
+    });
+    engine.on('connected', () => {
+      this.#resendAt = this.#head;
+      this.#schedule();
+    });
+  }
+
+  get #unacked(): number {
+    return this.#sentq.length - this.#head;
   }
 
   /** The agent's clock (the engine's, including any `clockSkewNs`), ns. */
@@ -157,7 +198,7 @@ export class TraceAgent {
    */
   emit(event: AgentEvent = {}): boolean {
     this.#emitted++;
-    if (this.#closed || this.#buf.length >= this.#maxBuffered) {
+    if (this.#closed || this.#buf.length + this.#unacked >= this.#maxBuffered) {
       this.#dropped++;
       return false;
     }
@@ -195,29 +236,60 @@ export class TraceAgent {
         this.#buf.length = 0;
         throw this.#failed;
       }
-      if (this.engine.clock.model === undefined) await this.engine.syncClock();
+      if (this.#closed) return;
+      if (!this.engine.connected) {
+        // Offline: the engine reconnects by itself; wait for it (the caller bounds the wait).
+        await new Promise<void>((resolve) => this.engine.once('connected', () => resolve()));
+        continue;
+      }
+      if (this.engine.clock.model === undefined) {
+        // A sync can fail when the connection drops meanwhile: loop and wait for the next one.
+        await this.engine.syncClock().catch(() => new Promise((r) => setTimeout(r, 50)));
+        continue;
+      }
       await this.#sendPending(true);
-      if (this.#buf.length === 0 && this.#sending === undefined) break;
+      if (this.#buf.length === 0 && this.#resendAt >= this.#sentq.length && this.#sending === undefined) break;
     }
     await this.engine.flush();
   }
 
   /**
-   * Flush, send a last status, and close the engine (waiting at most `timeoutMs` for it to
-   * drain). Events emitted afterwards are dropped and counted.
+   * Resolves once every event emitted so far has been acknowledged by the collector (or the
+   * agent closed). Does not send by itself: call {@link flush} first, and bound the wait.
+   */
+  acknowledged(): Promise<void> {
+    if ((this.#unacked === 0 && this.#buf.length === 0) || this.#closed) return Promise.resolve();
+    return new Promise((resolve) => this.#ackWaiters.push(resolve));
+  }
+
+  /**
+   * Flush, wait for the collector's acknowledgements, send a last status, and close the engine
+   * (`timeoutMs` bounds the whole). What was never sent is counted as dropped; what was sent and
+   * never acknowledged as unconfirmed. Events emitted afterwards are dropped and counted.
    */
   async close(timeoutMs = 5000): Promise<void> {
     if (this.#closed) return;
-    const deadline = new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref());
-    await Promise.race([this.flush().catch(() => {}), deadline]);
+    const end = performance.now() + timeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+    await Promise.race([(async () => {
+      await this.flush();
+      await this.acknowledged();
+    })().catch(() => {}), deadline]);
+    clearTimeout(timer);
     this.#closed = true;
     clearInterval(this.#timer);
     if (this.#statusTimer) clearInterval(this.#statusTimer);
     if (this.#kick) clearImmediate(this.#kick);
-    this.#sendStatus();
     this.#dropped += this.#buf.length;
     this.#buf.length = 0;
-    await this.engine.close(timeoutMs);
+    this.#unconfirmed += this.#unacked;
+    this.#sentq = [];
+    this.#head = 0;
+    this.#resendAt = 0;
+    this.#wakeAckWaiters();
+    this.#sendStatus(true);
+    await this.engine.close(Math.max(0, end - performance.now()));
   }
 
   /** Counters and the clock estimate. */
@@ -225,11 +297,15 @@ export class TraceAgent {
     return {
       emitted: this.#emitted,
       sent: this.#sent,
+      resent: this.#resent,
+      acknowledged: this.#acknowledged,
       dropped: this.#dropped,
+      unconfirmed: this.#unconfirmed,
+      unacked: this.#unacked,
       clamped: this.#clamped,
       batches: this.#batches,
       heartbeats: this.#heartbeats,
-      buffered: this.#buf.length,
+      buffered: this.#buf.length + this.#unacked,
       clock: this.#clockReport(),
       connected: this.engine.connected,
     };
@@ -243,8 +319,29 @@ export class TraceAgent {
     });
   }
 
+  #onAck(seq: number): void {
+    const q = this.#sentq;
+    let h = this.#head;
+    while (h < q.length && q[h]!.seq <= seq) h++;
+    if (h === this.#head) return;
+    this.#acknowledged += h - this.#head;
+    this.#head = h;
+    if (this.#resendAt < h) this.#resendAt = h;
+    // Compact now and then rather than shift per ack (O(n) each).
+    if (h > 4096 && h * 2 > q.length) {
+      q.splice(0, h);
+      this.#resendAt -= h;
+      this.#head = 0;
+    }
+    if (this.#unacked === 0 && this.#buf.length === 0) this.#wakeAckWaiters();
+  }
+
+  #wakeAckWaiters(): void {
+    for (const w of this.#ackWaiters.splice(0)) w();
+  }
+
   #onTick(): void {
-    if (this.#buf.length > 0) {
+    if (this.#buf.length > 0 || this.#resendAt < this.#sentq.length) {
       void this.#sendPending(false);
       return;
     }
@@ -260,13 +357,30 @@ export class TraceAgent {
     if (this.#sending) return this.#sending;
     const run = (async () => {
       try {
-        while (this.#buf.length > 0 || heartbeat) {
+        for (;;) {
+          // Offline: everything waits in the bounded buffer; 'connected' restarts us.
+          if (!this.engine.connected) return;
+          if (this.#resendAt < this.#sentq.length) {
+            // Unacknowledged events first, in seq order, so the collector sees no reordering.
+            const end = Math.min(this.#sentq.length, this.#resendAt + this.#maxBatch);
+            const events = this.#sentq.slice(this.#resendAt, end);
+            this.#resendAt = end;
+            this.#resent += events.length;
+            this.#batches++;
+            this.#lastSentAt = performance.now();
+            const p = this.engine.send('traceBatch', { source: this.name, events });
+            if (p) await p;
+            continue;
+          }
+          if (this.#buf.length === 0 && !heartbeat) return;
           const model = this.engine.clock.model;
           if (model === undefined) return; // not synced yet: events wait (bounded) for the first sync
           const take = this.#buf.splice(0, this.#maxBatch);
           const batch = this.#makeBatch(take, model);
           heartbeat = false;
           if (batch === undefined) return;
+          for (const e of batch.events) this.#sentq.push(e);
+          this.#resendAt = this.#sentq.length;
           this.#lastSentAt = performance.now();
           this.#batches++;
           if (take.length === 0) this.#heartbeats++;
@@ -275,8 +389,8 @@ export class TraceAgent {
           if (p) await p;
         }
       } catch (err) {
-        // Engine closed under us: what was taken is lost in transit (the collector sees the seq
-        // gap); flush() reports the error instead of waiting for a send that cannot happen.
+        // Engine closed under us: what was sent stays unacknowledged (counted as unconfirmed on
+        // close); flush() reports the error instead of waiting for a send that cannot happen.
         this.#failed ??= err as Error;
       }
     })();
@@ -335,8 +449,8 @@ export class TraceAgent {
     return { offsetNs: offset, errorBoundNs: bound, driftPpm: c.driftPpm ?? 0, lastSyncAgeMs: last ? Date.now() - last.wallTimeMs : -1 };
   }
 
-  #sendStatus(): void {
-    if (!this.engine.connected) return;
+  #sendStatus(final = false): void {
+    if (!this.engine.connected || (this.#closed && !final)) return;
     const status: TraceAgentStatus = {
       source: this.name,
       emitted: this.#emitted,
@@ -375,7 +489,9 @@ export async function createTraceAgent(options: TraceAgentOptions): Promise<Trac
   const { connect, name, clockTimeoutMs } = options;
   const engineOptions: Record<string, unknown> = { ...options };
   for (const k of AGENT_KEYS) delete engineOptions[k];
-  const engine = await ClientEngine.connect(connect, { ...(engineOptions as Omit<ClientEngineOptions<TraceRegistry>, 'registry'>), registry: traceRegistry, name });
+  // offline 'drop': the agent keeps unacknowledged events itself and resends them in order
+  // after a reconnect; batches queued in the engine meanwhile would arrive before the resend.
+  const engine = await ClientEngine.connect(connect, { ...(engineOptions as Omit<ClientEngineOptions<TraceRegistry>, 'registry'>), registry: traceRegistry, name, offline: 'drop' });
   try {
     if (engine.clock.model === undefined) {
       const timeoutMs = clockTimeoutMs ?? 10_000;

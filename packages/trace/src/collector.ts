@@ -4,10 +4,10 @@
  *
  * @packageDocumentation
  */
-import { ServerEngine, type PeerContext, type ServerEngineOptions } from '@vsock-rpc/engine';
+import { ServerEngine, type PeerContext, type PeerHandle, type ServerEngineOptions } from '@vsock-rpc/engine';
 import { traceRegistry, type TraceRegistry } from './registry.js';
 import type { TraceEvent } from './schema.js';
-import { Timeline, type TimelineOptions, type TimelineStats } from './timeline.js';
+import { Timeline, type SourceAck, type TimelineOptions, type TimelineStats } from './timeline.js';
 
 /** An address as the engine takes it (a string like 'vsock://any:11451', or a parsed address). */
 type TransportAddress = Parameters<typeof ServerEngine.listen>[0];
@@ -41,10 +41,41 @@ export class PeerSources {
   }
 }
 
+/** Default interval of acknowledgements to the agents, ms. */
+export const DEFAULT_ACK_INTERVAL_MS = 25;
+
+/**
+ * Sends acknowledgements due (from `Timeline.takeAcks`) as `traceAck` to the connections of
+ * their sources. `peerOf` maps a source to its live connection; a source without one (it left)
+ * is skipped: its agent resends after reconnecting and the dedup drops what was already merged.
+ * Shared by the {@link Collector} and envtest's server, whose timeline runs in another thread.
+ *
+ * @returns how many acks were sent.
+ */
+export function sendAcks(
+  acks: readonly SourceAck[],
+  peerOf: (source: string) => Pick<PeerHandle<TraceRegistry>, 'send'> | undefined,
+): number {
+  let n = 0;
+  for (const { source, seq } of acks) {
+    const peer = peerOf(source);
+    if (peer === undefined) continue;
+    try {
+      void peer.send('traceAck', { seq });
+      n++;
+    } catch {
+      // Its queue refused (full or closing): the next ack is cumulative and covers this one.
+    }
+  }
+  return n;
+}
+
 /** Options of {@link createCollector}: the server's options (minus the registry) plus the timeline's. */
 export interface CollectorOptions extends Omit<ServerEngineOptions<TraceRegistry>, 'registry'>, TimelineOptions {
   /** Where to listen: 'vsock://any:11451', 'unix:///run/t.sock', 'tcp://0.0.0.0:9000', 'hybrid:///path:port'. */
   listen: TransportAddress | string;
+  /** How often acknowledgements go to the agents, ms (default 25): acks are coalesced per source. */
+  ackIntervalMs?: number;
 }
 
 /** Counters of a {@link Collector}: the timeline's, plus connections. */
@@ -70,17 +101,27 @@ export class Collector {
   readonly timeline: Timeline;
   readonly #peers = new PeerSources();
   readonly #local = new Set<string>();
+  /** Live connection of each guest source, for acks. */
+  readonly #handles = new Map<string, PeerHandle<TraceRegistry>>();
+  readonly #ackTimer: NodeJS.Timeout;
   #closed = false;
 
   /** @internal Use {@link createCollector}. */
-  constructor(server: ServerEngine<TraceRegistry>, options: TimelineOptions) {
+  constructor(server: ServerEngine<TraceRegistry>, options: TimelineOptions & { ackIntervalMs?: number }) {
     this.server = server;
-    this.timeline = new Timeline({ now: server.now, ...options });
-    server.on('peer', (peer) => this.#source(peer.context));
+    const { ackIntervalMs, ...timelineOptions } = options;
+    this.timeline = new Timeline({ now: server.now, ...timelineOptions });
+    server.on('peer', (peer) => this.#handles.set(this.#source(peer.context), peer));
     server.on('peerClosed', (peer: PeerContext) => {
       const source = this.#peers.release(peer);
-      if (source !== undefined) this.timeline.removeSource(source);
+      if (source !== undefined) {
+        this.#handles.delete(source);
+        this.timeline.removeSource(source);
+      }
     });
+    // Acks are cumulative and coalesced: one per source per tick at most, only when it advanced.
+    this.#ackTimer = setInterval(() => sendAcks(this.timeline.takeAcks(), (s) => this.#handles.get(s)), Math.max(1, ackIntervalMs ?? DEFAULT_ACK_INTERVAL_MS));
+    this.#ackTimer.unref();
     server.on('traceBatch', (batch, peer) => this.timeline.pushBatch(this.#source(peer), batch));
     server.on('traceAgentStatus', (status, peer) => this.timeline.setAgentStatus(this.#source(peer), status));
   }
@@ -134,6 +175,7 @@ export class Collector {
   async close(timeoutMs = 5000): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#ackTimer);
     await this.server.close(timeoutMs);
     this.timeline.close();
   }
@@ -146,7 +188,9 @@ export class Collector {
 }
 
 /** Timeline option keys, split from the server's options. */
-const TIMELINE_KEYS = ['latenessNs', 'maxBuffered', 'now', 'onEvents', 'onLate', 'maxQueued'] as const satisfies readonly (keyof TimelineOptions)[];
+const TIMELINE_KEYS = [
+  'latenessNs', 'maxBuffered', 'now', 'onEvents', 'onLate', 'maxQueued', 'maxFutureNs', 'minSourceShare', 'maxSeqGap', 'maxRetiredSources', 'ackIntervalMs',
+] as const satisfies readonly (keyof CollectorOptions)[];
 
 /**
  * Listen for tracing agents and merge their events.
@@ -171,5 +215,5 @@ export async function createCollector(options: CollectorOptions): Promise<Collec
   }
   delete serverOptions['listen'];
   const server = await ServerEngine.listen(options.listen, { ...(serverOptions as Omit<ServerEngineOptions<TraceRegistry>, 'registry'>), registry: traceRegistry });
-  return new Collector(server, timelineOptions as TimelineOptions);
+  return new Collector(server, timelineOptions as TimelineOptions & { ackIntervalMs?: number });
 }

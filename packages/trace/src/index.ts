@@ -4,7 +4,9 @@
  * - {@link TraceEvent} / {@link TraceBatch}: TypeBox schemas and static types (bigint ns
  *   timestamps), ready for the wire registry ({@link TraceSchemas}).
  * - {@link WatermarkMerge}: merges per-source event streams into one timeline in global
- *   timestamp order, with a lateness bound, a buffer bound and late-event accounting.
+ *   timestamp order, with a lateness bound, per-source buffer shares, rejection of events
+ *   stamped in the future, and late-event accounting.
+ * - {@link SequenceTracker}: per-source dedup, gap and ack bookkeeping on the host.
  * - Exporters ({@link ConsoleExporter}, {@link JsonlExporter}, {@link PerfettoExporter}):
  *   stream the merged timeline to a `Writable` or a file, with bounded buffering.
  *
@@ -29,7 +31,9 @@ export {
   eventsFromBatch,
   batchFromEvents,
 } from './schema.js';
-export { WatermarkMerge, type WatermarkMergeOptions, type MergeStats } from './merge.js';
+export { WatermarkMerge, type WatermarkMergeOptions, type MergeStats, type RejectReason } from './merge.js';
+export { SequenceTracker, DEFAULT_MAX_SEQ_GAP, type SequenceTrackerOptions, type SeqVerdict } from './sequence.js';
+export { RetiredSources, DEFAULT_MAX_RETIRED_SOURCES } from './retention.js';
 export * from './exporters/index.js';
 export {
   traceRegistry,
@@ -38,8 +42,9 @@ export {
   TRACE_TYPE_ID_MAX,
   TraceAgentStatus,
   TraceClockReport,
+  TraceAck,
   type TraceRegistry,
 } from './registry.js';
-export { Timeline, type TimelineOptions, type TimelineStats, type SourceStats } from './timeline.js';
+export { Timeline, clampGuestStatus, MAX_GUEST_COUNTER, type TimelineOptions, type TimelineStats, type SourceStats, type SourceAck } from './timeline.js';
 export { TraceAgent, createTraceAgent, type AgentEvent, type TraceAgentOptions, type TraceAgentStats } from './agent.js';
-export { Collector, createCollector, PeerSources, type CollectorOptions, type CollectorStats } from './collector.js';
+export { Collector, createCollector, PeerSources, sendAcks, DEFAULT_ACK_INTERVAL_MS, type CollectorOptions, type CollectorStats } from './collector.js';

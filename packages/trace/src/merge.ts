@@ -4,7 +4,11 @@
  *
  * @packageDocumentation
  */
+import { DEFAULT_MAX_RETIRED_SOURCES, RetiredSources } from './retention.js';
 import type { TraceEvent } from './schema.js';
+
+/** Why the merge refused an event (see {@link WatermarkMergeOptions.onRejected}). */
+export type RejectReason = 'future' | 'overflow';
 
 /** Options of {@link WatermarkMerge}. */
 export interface WatermarkMergeOptions {
@@ -15,10 +19,33 @@ export interface WatermarkMergeOptions {
    */
   latenessNs?: bigint;
   /**
-   * Maximum number of buffered events. When a push would exceed it the oldest buffered events
-   * are force-released (counted in {@link MergeStats.forced}). Default 100 000.
+   * Maximum number of buffered events, all sources (default 100 000). Each source may hold at
+   * most its share, `max(minSourceShare, maxBuffered / sources)`: an event that would exceed
+   * its source's share is dropped (that source's newest pays; counted per source as
+   * `overflow`), so one source can neither evict the others' events nor move the released
+   * timeline for them. Only when the shares' floor oversubscribes the bound (many sources) is
+   * the global oldest force-released (counted in {@link MergeStats.forced}).
    */
   maxBuffered?: number;
+  /** Floor of a source's share of `maxBuffered` (default min(1000, maxBuffered)). */
+  minSourceShare?: number;
+  /**
+   * How far (ns) an event's `ts` may be ahead of `now()`, beyond its own error bound (itself
+   * credited at most this much, since the source states it). Default `latenessNs + 1 s`. An
+   * event further ahead is rejected and counted per source as `future`: accepted, it would drag
+   * the released timeline ahead and make every other source's events late. Rejected rather
+   * than clamped: a clamped event would sit at a time it did not happen, and a flood of them
+   * would still pin the timeline to `now + margin`.
+   */
+  maxFutureNs?: bigint;
+  /**
+   * How many departed sources keep their own counters in {@link MergeStats} (default 1024);
+   * older ones are folded into {@link MergeStats.otherSources}, so sources connecting under ever
+   * new names cannot grow the merge's maps.
+   */
+  maxRetiredSources?: number;
+  /** Receives every event refused as `future` or `overflow` (counted, not emitted). Must not throw. */
+  onRejected?: (event: TraceEvent, reason: RejectReason) => void;
   /** Host-domain monotonic clock in ns. Default `process.hrtime.bigint`. Injectable for tests. */
   now?: () => bigint;
   /**
@@ -50,8 +77,20 @@ export interface MergeStats {
   forced: number;
   /** Late events (handed to `onLate`, not emitted). */
   late: number;
-  /** Late events per source (sources stay here after removal). */
+  /** Late events per source (departed sources stay, up to `maxRetiredSources`). */
   lateBySource: Record<string, number>;
+  /** Events rejected for a `ts` too far ahead of the host clock. */
+  future: number;
+  /** Future events per source (as `lateBySource`). */
+  futureBySource: Record<string, number>;
+  /** Events dropped because their source exceeded its share of the buffer. */
+  overflow: number;
+  /** Overflow per source (as `lateBySource`). */
+  overflowBySource: Record<string, number>;
+  /** Counters of departed sources no longer kept by name (beyond `maxRetiredSources`). */
+  otherSources: { late: number; future: number; overflow: number };
+  /** Events buffered now, per source. */
+  bufferedBySource: Record<string, number>;
   /** Events currently buffered. */
   buffered: number;
   /** The configured bound on buffered events. */
@@ -65,6 +104,21 @@ export interface MergeStats {
 interface SourceState {
   /** Max ts delivered or promised; null until the source delivers anything. */
   watermark: bigint | null;
+}
+
+/** Per-source counters (registered, buffered or recently departed sources). */
+interface SourceCounters {
+  buffered: number;
+  late: number;
+  future: number;
+  overflow: number;
+}
+
+/** Own-property record from a map (a source named '__proto__' stays an ordinary key). */
+function record<V>(entries: Iterable<[string, V]>): Record<string, V> {
+  const out: Record<string, V> = {};
+  for (const [k, v] of entries) Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+  return out;
 }
 
 /** Total order on events: (ts, source, seq). Ties broken deterministically so runs reproduce. */
@@ -145,8 +199,14 @@ const DEFAULT_MAX_BUFFERED = 100_000;
  * - its `ts` ≤ the minimum watermark over active sources (no active source can still send
  *   anything older), or
  * - its `ts` ≤ `now() − latenessNs` (so a silent source cannot stall the timeline), or
- * - the buffer holds more than `maxBuffered` events (the oldest are forced out), or
+ * - the buffer holds more than `maxBuffered` events although every source is within its share
+ *   (the global oldest is forced out; see {@link WatermarkMergeOptions.maxBuffered}), or
  * - {@link WatermarkMerge.flush} is called.
+ *
+ * Defences against a hostile source (packages/trace/README.md, "Defences"): an event stamped
+ * further ahead of `now()` than `maxFutureNs` (plus its capped error bound) is rejected
+ * (`future`); a source over its share of the buffer loses its own newest events (`overflow`);
+ * per-source counters of departed sources are bounded (`maxRetiredSources`).
  *
  * The main stream is always in non-decreasing `ts` order (ties ordered by source, then seq).
  * An event pushed with `ts` below the last released `ts` is LATE: counted per source, handed to
@@ -167,17 +227,26 @@ const DEFAULT_MAX_BUFFERED = 100_000;
 export class WatermarkMerge {
   private readonly heap = new EventHeap();
   private readonly sourceStates = new Map<string, SourceState>();
-  private readonly lateCounts = new Map<string, number>();
+  private readonly counters = new Map<string, SourceCounters>();
+  private readonly retired: RetiredSources;
+  private readonly other = { late: 0, future: 0, overflow: 0 };
   private readonly latenessNs: bigint;
   private readonly maxBuffered: number;
+  private readonly minShare: number;
+  private readonly maxFutureNs: bigint;
   private readonly now: () => bigint;
   private readonly onLate: ((event: TraceEvent) => void) | undefined;
+  private readonly onRejected: ((event: TraceEvent, reason: RejectReason) => void) | undefined;
   private readonly autoAdd: boolean;
   private releasedTs: bigint | null = null;
+  /** Sources with at least one buffered event. */
+  private nBufferedSources = 0;
   private nPushed = 0;
   private nReleased = 0;
   private nForced = 0;
   private nLate = 0;
+  private nFuture = 0;
+  private nOverflow = 0;
 
   /**
    * @param options - see {@link WatermarkMergeOptions}.
@@ -188,7 +257,12 @@ export class WatermarkMerge {
     this.maxBuffered = options.maxBuffered ?? DEFAULT_MAX_BUFFERED;
     this.now = options.now ?? process.hrtime.bigint;
     this.onLate = options.onLate;
+    this.onRejected = options.onRejected;
     this.autoAdd = options.autoAddSources ?? true;
+    this.minShare = Math.min(this.maxBuffered, options.minSourceShare ?? 1000);
+    this.maxFutureNs = options.maxFutureNs ?? this.latenessNs + 1_000_000_000n;
+    this.retired = new RetiredSources(options.maxRetiredSources ?? DEFAULT_MAX_RETIRED_SOURCES);
+    if (this.maxFutureNs < 0n) throw new RangeError(`WatermarkMerge: maxFutureNs must be ≥ 0, got ${this.maxFutureNs}`);
     if (this.latenessNs < 0n) {
       throw new RangeError(`WatermarkMerge: latenessNs must be ≥ 0, got ${this.latenessNs}`);
     }
@@ -209,7 +283,8 @@ export class WatermarkMerge {
    */
   addSource(source: string, watermark?: bigint): void {
     if (this.sourceStates.has(source)) return;
-    this.sourceStates.set(source, { watermark: watermark ?? null });
+    this.retired.revive(source);
+    this.sourceStates.set(source, { watermark: watermark === undefined ? null : this.capWatermark(watermark) });
   }
 
   /**
@@ -220,6 +295,8 @@ export class WatermarkMerge {
    */
   removeSource(source: string): TraceEvent[] {
     if (!this.sourceStates.delete(source)) return [];
+    const c = this.counters.get(source);
+    if (c !== undefined) this.maybeRetire(source, c);
     return this.releaseReady([]);
   }
 
@@ -238,6 +315,11 @@ export class WatermarkMerge {
     return this.heap.size;
   }
 
+  /** Number of buffered events of `source`. */
+  bufferedOf(source: string): number {
+    return this.counters.get(source)?.buffered ?? 0;
+  }
+
   /**
    * Add events. Events may mix sources; per source they must be in non-decreasing `ts` order
    * (an out-of-order event is still handled, but may be late if its slot has been released).
@@ -247,31 +329,62 @@ export class WatermarkMerge {
   push(events: readonly TraceEvent[]): TraceEvent[] {
     const out: TraceEvent[] = [];
     let late: TraceEvent[] | undefined;
+    let rejected: [TraceEvent, RejectReason][] | undefined;
     const heap = this.heap;
     const max = this.maxBuffered;
+    const now = this.now();
+    const maxFuture = this.maxFutureNs;
     // Cache the last source's state: batches are usually single-source.
     let lastSource: string | undefined;
     let st: SourceState | undefined;
+    let c: SourceCounters | undefined;
+    let share = 0;
     for (let i = 0; i < events.length; i++) {
       const e = events[i]!;
       this.nPushed++;
-      if (e.source !== lastSource || st === undefined) {
+      if (e.source !== lastSource || st === undefined || c === undefined) {
         lastSource = e.source;
         st = this.sourceStates.get(e.source);
         if (st === undefined) {
           st = { watermark: null };
           // Not auto-adding: a detached state absorbs the watermark update harmlessly.
-          if (this.autoAdd) this.sourceStates.set(e.source, st);
+          if (this.autoAdd) {
+            this.retired.revive(e.source);
+            this.sourceStates.set(e.source, st);
+          }
         }
+        c = this.counter(e.source);
+        share = this.share();
+      }
+      // A source's clock is not trusted: its own error bound is credited at most maxFuture.
+      const bound = e.errorBoundNs < maxFuture ? e.errorBoundNs : maxFuture;
+      if (e.ts - now > maxFuture + bound) {
+        this.nFuture++;
+        c.future++;
+        (rejected ??= []).push([e, 'future']);
+        this.maybeRetire(e.source, c);
+        continue;
       }
       if (st.watermark === null || e.ts > st.watermark) st.watermark = e.ts;
       if (this.releasedTs !== null && e.ts < this.releasedTs) {
         this.nLate++;
-        this.lateCounts.set(e.source, (this.lateCounts.get(e.source) ?? 0) + 1);
+        c.late++;
         (late ??= []).push(e);
+        this.maybeRetire(e.source, c);
+        continue;
+      }
+      if (c.buffered >= share) {
+        // Over its share: this source's newest pays, nobody else's events (see maxBuffered).
+        this.nOverflow++;
+        c.overflow++;
+        (rejected ??= []).push([e, 'overflow']);
         continue;
       }
       heap.push(e);
+      if (c.buffered++ === 0) {
+        this.nBufferedSources++;
+        share = this.share();
+      }
       // Enforce the bound per event, not per batch, so one huge batch cannot overshoot it.
       if (heap.size > max) {
         this.nForced++;
@@ -280,6 +393,7 @@ export class WatermarkMerge {
     }
     this.releaseReady(out);
     if (late !== undefined) this.reportLate(late);
+    if (rejected !== undefined) this.reportRejected(rejected);
     return out;
   }
 
@@ -291,9 +405,13 @@ export class WatermarkMerge {
    * @returns events that became releasable.
    */
   advance(source: string, watermark: bigint): TraceEvent[] {
+    watermark = this.capWatermark(watermark);
     const st = this.sourceStates.get(source);
     if (st === undefined) {
-      if (this.autoAdd) this.sourceStates.set(source, { watermark });
+      if (this.autoAdd) {
+        this.retired.revive(source);
+        this.sourceStates.set(source, { watermark });
+      }
     } else if (st.watermark === null || watermark > st.watermark) st.watermark = watermark;
     return this.releaseReady([]);
   }
@@ -333,22 +451,22 @@ export class WatermarkMerge {
 
   /** A snapshot of counters and state. */
   stats(): MergeStats {
-    const watermarks: Record<string, bigint | null> = {};
-    for (const [s, st] of this.sourceStates) {
-      // defineProperty so a source named '__proto__' is an own key, not a prototype change.
-      Object.defineProperty(watermarks, s, {
-        value: st.watermark,
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
-    }
+    // record(): a source named '__proto__' is an own key, not a prototype change.
+    const watermarks = record([...this.sourceStates].map(([s, st]) => [s, st.watermark] as [string, bigint | null]));
+    const by = (k: 'late' | 'future' | 'overflow' | 'buffered') =>
+      record([...this.counters].filter(([, c]) => c[k] > 0).map(([s, c]) => [s, c[k]] as [string, number]));
     return {
       pushed: this.nPushed,
       released: this.nReleased,
       forced: this.nForced,
       late: this.nLate,
-      lateBySource: Object.fromEntries(this.lateCounts),
+      lateBySource: by('late'),
+      future: this.nFuture,
+      futureBySource: by('future'),
+      overflow: this.nOverflow,
+      overflowBySource: by('overflow'),
+      otherSources: { ...this.other },
+      bufferedBySource: by('buffered'),
       buffered: this.heap.size,
       maxBuffered: this.maxBuffered,
       releasedTs: this.releasedTs,
@@ -359,7 +477,60 @@ export class WatermarkMerge {
   private emit(e: TraceEvent, out: TraceEvent[]): void {
     this.releasedTs = e.ts;
     this.nReleased++;
+    const c = this.counters.get(e.source);
+    if (c !== undefined && --c.buffered === 0) {
+      this.nBufferedSources--;
+      this.maybeRetire(e.source, c);
+    }
     out.push(e);
+  }
+
+  private counter(source: string): SourceCounters {
+    let c = this.counters.get(source);
+    if (c === undefined) {
+      c = { buffered: 0, late: 0, future: 0, overflow: 0 };
+      this.counters.set(source, c);
+    }
+    return c;
+  }
+
+  /** A source's share of the buffer: the bound split between the sources present, with a floor. */
+  private share(): number {
+    const n = Math.max(1, this.sourceStates.size, this.nBufferedSources);
+    return Math.max(this.minShare, Math.floor(this.maxBuffered / n));
+  }
+
+  /** A watermark no further ahead than an event could be: a forged one is harmless but absurd. */
+  private capWatermark(watermark: bigint): bigint {
+    const cap = this.now() + this.maxFutureNs;
+    return watermark > cap ? cap : watermark;
+  }
+
+  /** An unregistered source with nothing buffered is departed: keep its counters, bounded. */
+  private maybeRetire(source: string, c: SourceCounters): void {
+    if (c.buffered > 0 || this.sourceStates.has(source) || this.retired.has(source)) return;
+    for (const gone of this.retired.retire(source)) {
+      const g = this.counters.get(gone);
+      if (g === undefined) continue;
+      this.other.late += g.late;
+      this.other.future += g.future;
+      this.other.overflow += g.overflow;
+      this.counters.delete(gone);
+    }
+  }
+
+  private reportRejected(rejected: [TraceEvent, RejectReason][]): void {
+    const cb = this.onRejected;
+    if (cb === undefined) return;
+    for (const [e, reason] of rejected) {
+      try {
+        cb(e, reason);
+      } catch (err) {
+        queueMicrotask(() => {
+          throw err;
+        });
+      }
+    }
   }
 
   /** Pop every event at or below max(min watermark, now − lateness) into `out`. */

@@ -23,7 +23,28 @@ export const TraceTypeIds = {
   traceBatch: 0x7000,
   /** {@link TraceAgentStatus}: agent → collector, the agent's counters and clock estimate. */
   traceAgentStatus: 0x7001,
+  /** {@link TraceAck}: collector → agent, "everything of yours up to `seq` is accounted for". */
+  traceAck: 0x7002,
 } as const;
+
+/**
+ * The collector's cumulative acknowledgement to one agent: every event of this connection's
+ * source with `seq` ≤ `seq` has been received and accounted for by the host (released into the
+ * timeline, or counted there as late, future, overflow or duplicate). The agent may forget
+ * those events; it keeps the others and resends them after a reconnect (see
+ * packages/trace/README.md, "Delivery"). Sent coalesced (at most every few tens of ms), only
+ * when the position advanced. The source is implied by the connection: an ack names no source,
+ * so it cannot be aimed at another agent.
+ */
+export const TraceAck = Type.Object(
+  {
+    /** Highest `seq` up to which everything is accounted for. */
+    seq: Type.Integer({ minimum: 0 }),
+  },
+  { additionalProperties: false },
+);
+/** Static type of {@link TraceAck}. */
+export type TraceAck = Static<typeof TraceAck>;
 
 /**
  * The agent's clock estimate, as reported to the collector. bigint ns; `lastSyncAgeMs` is how
@@ -83,6 +104,11 @@ export const traceRegistry = defineRegistry({
       id: TraceTypeIds.traceAgentStatus,
       schema: TraceAgentStatus,
       description: "An agent's counters and clock estimate",
+    },
+    traceAck: {
+      id: TraceTypeIds.traceAck,
+      schema: TraceAck,
+      description: 'Collector to agent: every event up to seq is accounted for (cumulative ack)',
     },
   },
 });

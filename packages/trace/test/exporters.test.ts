@@ -84,9 +84,32 @@ describe('ConsoleExporter', () => {
   it('formatLine is the uncoloured line', () => {
     expect(ConsoleExporter.formatLine(ev('g', 0, 5n, { text: 't' }))).toBe('5 g t');
   });
+
+  it('escapes what a guest chose: source, text and fields cannot forge lines or reach the terminal', () => {
+    const e = ev('evil\x1b[2J', 0, 5n, { text: 'a\nFAKE 1 host OK\x1b]0;pwned\x07\u202e', fields: { 'k\n': 'v\r' } });
+    const line = ConsoleExporter.formatLine(e);
+    expect(line).toBe('5 evil\\e[2J a\\nFAKE 1 host OK\\e]0;pwned\\x07\\u202e k\\n=v\\r');
+    expect(line).not.toMatch(/[\x00-\x1f\x7f\u202e]/);
+    const s = sink();
+    const x = new ConsoleExporter({ output: s.stream, color: true });
+    x.write([e]);
+    // Only our own colour codes: one ESC before the name, one after it.
+    expect(s.text().split('\x1b').length - 1).toBe(2);
+    expect(s.text().split('\n').length).toBe(2);
+  });
 });
 
 describe('JsonlExporter', () => {
+  it('written() resolves once the chunks written so far have left the process', async () => {
+    const path = join(dir, 'written.jsonl');
+    const x = new JsonlExporter({ output: path });
+    x.write(sample);
+    await x.written();
+    // Already on disk, before close: what a SIGKILL could no longer take away.
+    expect((await readFile(path, 'utf8')).trim().split('\n').length).toBe(sample.length);
+    await x.close();
+  });
+
   it('round-trips through a file, bigints as decimal strings', async () => {
     const path = join(dir, 'trace.jsonl');
     const x = new JsonlExporter({ output: path });

@@ -171,17 +171,27 @@ describe('WatermarkMerge: sources, bound, flush', () => {
     expect(m.stats().released).toBe(2);
   });
 
-  it('never buffers more than maxBuffered: the oldest are force-released, in order', () => {
-    const m = new WatermarkMerge({ now: () => 0n, maxBuffered: 3 });
+  it('a source over its share loses its own newest events, counted; nothing is released early', () => {
+    const rejected: string[] = [];
+    // Two sources: each may hold half of 6.
+    const m = new WatermarkMerge({ now: () => 0n, maxBuffered: 6, minSourceShare: 1, onRejected: (e, why) => rejected.push(`${e.seq}:${why}`) });
     m.addSource('silent');
     const out = m.push([5, 1, 4, 2, 3, 9].map((t, i) => ev('g', i, t)));
-    // Forced releases are always the heap minimum, so the output stays sorted.
-    expect(tss(out)).toEqual([1, 2, 3]);
-    expect(m.stats()).toMatchObject({ forced: 3, buffered: 3, maxBuffered: 3 });
-    // 2 < released 3: late now.
+    expect(out).toEqual([]);
+    expect(m.stats()).toMatchObject({ forced: 0, overflow: 3, overflowBySource: { g: 3 }, buffered: 3, maxBuffered: 6, releasedTs: null });
+    expect(rejected).toEqual(['3:overflow', '4:overflow', '5:overflow']);
+    // Nothing was released, so another source's older event is not late.
     m.push([ev('h', 0, 2)]);
-    expect(m.stats().late).toBe(1);
-    expect(tss(m.flush())).toEqual([4, 5, 9]);
+    expect(m.stats().late).toBe(0);
+    expect(tss(m.flush())).toEqual([1, 2, 4, 5]);
+  });
+
+  it('when the shares oversubscribe the bound, the global oldest is force-released, in order', () => {
+    const m = new WatermarkMerge({ now: () => 0n, maxBuffered: 4, minSourceShare: 3 });
+    m.addSource('silent');
+    const out = m.push([ev('a', 0, 5), ev('a', 1, 6), ev('b', 0, 1), ev('b', 1, 2), ev('b', 2, 3)]);
+    expect(tss(out)).toEqual([1]);
+    expect(m.stats()).toMatchObject({ forced: 1, buffered: 4, overflow: 0 });
   });
 
   it('flush releases everything in order and later events below it are late', () => {
@@ -234,10 +244,17 @@ const scenario = fc
 function run(
   s: { perSource: number[][]; steps: { src: number; n: number; dt: number; poll: boolean }[] },
   opts: { latenessNs: bigint; maxBuffered: number; clockMoves: boolean },
-): { out: TraceEvent[]; late: TraceEvent[]; all: TraceEvent[]; m: WatermarkMerge } {
+): { out: TraceEvent[]; late: TraceEvent[]; rejected: TraceEvent[]; all: TraceEvent[]; m: WatermarkMerge } {
   const c = clock(0n);
   const late: TraceEvent[] = [];
-  const m = new WatermarkMerge({ now: c.now, latenessNs: opts.latenessNs, maxBuffered: opts.maxBuffered, onLate: (e) => late.push(e) });
+  const rejected: TraceEvent[] = [];
+  const m = new WatermarkMerge({
+    now: c.now,
+    latenessNs: opts.latenessNs,
+    maxBuffered: opts.maxBuffered,
+    onLate: (e) => late.push(e),
+    onRejected: (e) => rejected.push(e),
+  });
   const streams = s.perSource.map((ts, i) => ts.map((t, seq) => ev(`s${i}`, seq, t)));
   const all = streams.flat();
   for (let i = 0; i < streams.length; i++) m.addSource(`s${i}`);
@@ -256,11 +273,11 @@ function run(
   // Deliver the rest, then shut down.
   for (let i = 0; i < streams.length; i++) out.push(...m.push(streams[i]!.slice(pos[i])));
   out.push(...m.flush());
-  return { out, late, all, m };
+  return { out, late, rejected, all, m };
 }
 
 function assertInvariants(r: ReturnType<typeof run>): void {
-  const { out, late, all, m } = r;
+  const { out, late, rejected, all, m } = r;
   // Output sorted by ts.
   for (let i = 1; i < out.length; i++) expect(out[i]!.ts >= out[i - 1]!.ts).toBe(true);
   // Per source, output keeps delivery order (seq increasing).
@@ -269,9 +286,9 @@ function assertInvariants(r: ReturnType<typeof run>): void {
     expect(e.seq > (lastSeq.get(e.source) ?? -1)).toBe(true);
     lastSeq.set(e.source, e.seq);
   }
-  // Nothing lost, nothing duplicated: out ∪ late = input, disjoint.
+  // Nothing lost silently, nothing duplicated: out ∪ late ∪ rejected = input, disjoint.
   const seen = new Set<string>();
-  for (const e of [...out, ...late]) {
+  for (const e of [...out, ...late, ...rejected]) {
     expect(seen.has(key(e))).toBe(false);
     seen.add(key(e));
   }
@@ -279,6 +296,7 @@ function assertInvariants(r: ReturnType<typeof run>): void {
   const st = m.stats();
   expect(st.released).toBe(out.length);
   expect(st.late).toBe(late.length);
+  expect(st.overflow + st.future).toBe(rejected.length);
   expect(st.pushed).toBe(all.length);
   expect(st.buffered).toBe(0);
   const lateBy: Record<string, number> = {};

@@ -107,6 +107,17 @@ export class FrameDecoder {
     return this.#headerHave + this.#payloadHave;
   }
 
+  /**
+   * The announced total size (header + payload) of the frame in progress, or 0 between frames.
+   * A partial header counts as a frame of {@link HEADER_SIZE} bytes: its length is not known yet.
+   * The engine's progress deadline (a frame must complete within a time that grows with its size)
+   * reads it.
+   */
+  get pendingFrameBytes(): number {
+    if (this.#payload) return HEADER_SIZE + this.#payload.length;
+    return this.#headerHave > 0 ? HEADER_SIZE : 0;
+  }
+
   /** Feeds the next chunk of the stream. @throws ProtocolError on bad input. */
   push(chunk: Buffer): void {
     if (this.#failed) throw this.#failed;

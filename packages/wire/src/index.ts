@@ -13,3 +13,4 @@ export { FrameEncoder, encodeFrame, type FrameEncoderOptions } from './frame-enc
 export { FrameDecoder, OWNED_MIN, type Frame, type FrameDecoderOptions } from './frame-decoder.js';
 export * from './control.js';
 export { canonicalJson } from './canonical-json.js';
+export { escapeText, ESCAPE_TEXT_MAX } from './escape-text.js';

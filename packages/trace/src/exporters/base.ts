@@ -81,9 +81,18 @@ export abstract class StreamExporter implements TraceExporter {
   private nChars = 0;
   private error: Error | undefined;
   private closing: Promise<void> | undefined;
+  /** Chunks handed to the stream, and chunks it reported written (for {@link written}). */
+  private chunksIssued = 0;
+  private chunksDone = 0;
+  private readonly writtenWaiters: { upTo: number; resolve: () => void }[] = [];
+  private readonly onChunkDone = (): void => {
+    this.chunksDone++;
+    while (this.writtenWaiters.length > 0 && this.writtenWaiters[0]!.upTo <= this.chunksDone) this.writtenWaiters.shift()!.resolve();
+  };
   private readonly onError = (err: Error): void => {
     // Keep the first error; later ones are usually consequences of it.
     this.error ??= err;
+    this.releaseWritten();
   };
 
   protected constructor(options: StreamExporterOptions) {
@@ -97,7 +106,13 @@ export abstract class StreamExporter implements TraceExporter {
     // A listener also keeps a failing stream from crashing the process with an unhandled
     // 'error'; the error is reported by close() and stats().
     this.stream.on('error', this.onError);
+    // A failed or closed stream never calls back: release whoever waits in written().
+    this.stream.once('close', this.releaseWritten);
   }
+
+  private readonly releaseWritten = (): void => {
+    for (const w of this.writtenWaiters.splice(0)) w.resolve();
+  };
 
   /** Format and write a batch. See {@link TraceExporter.write}. */
   abstract write(events: readonly TraceEvent[]): boolean;
@@ -125,7 +140,10 @@ export abstract class StreamExporter implements TraceExporter {
       this.nDropped += count;
       return false;
     }
-    if (chunk.length > 0) s.write(chunk);
+    if (chunk.length > 0) {
+      this.chunksIssued++;
+      s.write(chunk, this.onChunkDone);
+    }
     this.nWritten += count;
     this.nChars += chunk.length;
     return true;
@@ -147,6 +165,17 @@ export abstract class StreamExporter implements TraceExporter {
   }
 
   /** {@inheritDoc TraceExporter.drained} */
+  /**
+   * Resolves once every chunk written so far has left this process (the stream's write
+   * callbacks ran: for a file, the data is in the OS and survives the process being killed), or
+   * the stream failed. envtest acknowledges guest events only after this.
+   */
+  written(): Promise<void> {
+    const upTo = this.chunksIssued;
+    if (this.chunksDone >= upTo || this.error !== undefined || this.stream.destroyed) return Promise.resolve();
+    return new Promise<void>((resolve) => this.writtenWaiters.push({ upTo, resolve }));
+  }
+
   drained(): Promise<void> {
     const s = this.stream;
     if (!s.writableNeedDrain || this.error !== undefined || s.destroyed) return Promise.resolve();

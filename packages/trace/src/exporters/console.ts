@@ -3,6 +3,7 @@
  *
  * @packageDocumentation
  */
+import { escapeText } from '@vsock-rpc/wire';
 import type { TraceEvent, TraceFields } from '../schema.js';
 import { StreamExporter, type StreamExporterOptions } from './base.js';
 
@@ -18,16 +19,22 @@ export interface ConsoleExporterOptions extends Partial<StreamExporterOptions> {
 // Bright, readable on dark and light backgrounds; red is left out so it can mean "error".
 const PALETTE = [36, 33, 32, 35, 34, 96, 93, 92, 95, 94] as const;
 
-/** Keep one event on one line: the format is line-oriented and consumed by grep/awk. */
-function oneLine(s: string): string {
-  return /[\r\n]/.test(s) ? s.replace(/\r\n|\r|\n/g, '\\n') : s;
+/** Longest event text printed, in UTF-16 code units (longer ends in '…'). */
+const MAX_TEXT = 4096;
+
+/**
+ * Guest text is hostile until escaped: one event stays on one line (the format is
+ * line-oriented, consumed by grep/awk) and no escape sequence reaches the operator's terminal.
+ */
+function oneLine(s: string, max = MAX_TEXT): string {
+  return escapeText(s, max);
 }
 
 function formatFields(fields: TraceFields): string {
   let s = '';
   for (const k of Object.keys(fields)) {
     const v = fields[k];
-    s += ` ${k}=${oneLine(typeof v === 'string' ? v : String(v))}`;
+    s += ` ${oneLine(k, 256)}=${oneLine(typeof v === 'string' ? v : String(v))}`;
   }
   return s;
 }
@@ -35,7 +42,8 @@ function formatFields(fields: TraceFields): string {
 /**
  * Writes one line per event: `<host_ns> <source> <text>`, the original demo's format.
  * `<host_ns>` is `ts` in decimal; `<text>` is the event's text, or its kind when it has none,
- * followed by ` key=value` per field; newlines in text are escaped as `\n`.
+ * followed by ` key=value` per field. Source, text and fields are escaped with `escapeText`
+ * (`\n`, `\e`, `\\`, …): a guest chose them.
  *
  * Defaults to `process.stdout` (not ended on close).
  */
@@ -52,20 +60,22 @@ export class ConsoleExporter extends StreamExporter {
 
   /** Format one event as a line (without the newline), uncoloured. */
   static formatLine(e: TraceEvent): string {
-    return `${e.ts} ${e.source} ${ConsoleExporter.body(e)}`;
+    return `${e.ts} ${escapeText(e.source)} ${ConsoleExporter.body(e)}`;
   }
 
   private static body(e: TraceEvent): string {
-    const text = e.text !== undefined ? oneLine(e.text) : e.kind;
+    const text = oneLine(e.text !== undefined ? e.text : e.kind);
     return e.fields !== undefined ? text + formatFields(e.fields) : text;
   }
 
   private sourceLabel(source: string): string {
-    if (!this.color) return source;
+    if (!this.color) return escapeText(source);
     let label = this.colors.get(source);
     if (label === undefined) {
       const code = PALETTE[this.colors.size % PALETTE.length]!;
-      label = `\x1b[${code}m${source}\x1b[0m`;
+      label = `\x1b[${code}m${escapeText(source)}\x1b[0m`;
+      // Bounded: past the palette's worth of names, colours repeat anyway; forget the oldest.
+      if (this.colors.size >= 1024) this.colors.delete(this.colors.keys().next().value!);
       this.colors.set(source, label);
     }
     return label;
