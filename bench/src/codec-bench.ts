@@ -6,9 +6,9 @@
 //
 //   node bench/dist/codec-bench.js [--reps 5] [--seconds 1.2] [--json FILE]
 //
-// Standalone (the variants live in codec.ts, which the suite's `codec` workload uses too).
+// Standalone (the variants live in codec-comparison.ts, shared with the suite's `codec` workload).
 import { writeFileSync } from 'node:fs';
-import { BATCH, checkRoundTrip, measure, msgpackrVariant, wireVariant } from './codec.js';
+import { BATCH, checkRoundTrip, measure, msgpackrVariant, wireVariant } from './codec-comparison.js';
 
 interface Options {
   reps: number;

@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
-import type { CpuPlan, Placement } from './workload.js';
+import type { CpuPlan, Placement } from './workload-contract.js';
 
 export const placementLabel: Record<Placement, string> = {
   unpinned: 'unpinned',

@@ -10,7 +10,7 @@ import { findTaskset } from './placement.js';
 import { createProgress } from './progress.js';
 import { runWorkload, type WorkloadResult } from './runner/schedule.js';
 import { writeOutputs } from './report/write.js';
-import { workloads } from './workloads.js';
+import { workloads } from './workload-definitions.js';
 
 const DEFAULT_REPS = 5;
 const QUICK_REPS = 3;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isFlat, renderSummary, replaceBetweenMarkers, README_END, README_START, type FactRow, type Facts } from '../src/report/headline.js';
-import type { Placement } from '../src/workload.js';
+import type { Placement } from '../src/workload-contract.js';
 
 const row = (variant: string, median: number | null, extra: Record<string, number> = {}, placement: Placement = 'unpinned'): FactRow => ({
   variant,

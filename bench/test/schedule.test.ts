@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { repsFor } from '../src/runner/schedule.js';
-import type { AnyWorkload } from '../src/workload.js';
+import type { AnyWorkload } from '../src/workload-contract.js';
 
 const w = (reps?: { full: number; quick: number }): AnyWorkload =>
   ({ name: 'x', kind: 'rate', variants: [], placements: ['unpinned'], ...(reps ? { reps } : {}) }) as unknown as AnyWorkload;

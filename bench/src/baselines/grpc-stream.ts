@@ -1,8 +1,9 @@
-// Variant "grpc-js" of the one-way events workload: one client-streaming call (protobuf).
-import type { OnewayClientResult, OnewayParams } from '../peers/raw-oneway.js';
+// Baseline variant "grpc-js" of the one-way events workload: one client-streaming call
+// (protobuf). Its peer process: peers/grpc-stream-peer.ts.
+import type { OnewayClientResult, OnewayParams } from '../peers/raw-oneway-peer.js';
 import type { ReceiveResult } from '../peers/receive.js';
-import type { Variant } from '../workload.js';
-import { expectSameCount, rateSample } from './checks.js';
+import type { Variant } from '../workload-contract.js';
+import { expectSameCount, rateSample } from '../peer-samples.js';
 
 export const grpcStream: Variant<'rate'> = {
   name: 'grpc-js',

@@ -1,9 +1,10 @@
-// Variants "grpc-js" of the round-trip workloads: unary Echo calls (protobuf).
-import type { RateResult } from '../peers/clock.js';
-import type { LatencyResult } from '../peers/latency.js';
-import type { PingPongParams } from '../peers/raw-pingpong.js';
-import type { Variant } from '../workload.js';
-import { callRateSample, latencySample } from './checks.js';
+// Baseline variants "grpc-js" of the round-trip workloads: unary Echo calls (protobuf). Their
+// peer process: peers/grpc-unary-peer.ts.
+import type { RateResult } from '../peers/timing.js';
+import type { LatencyResult } from '../peers/latency-histogram.js';
+import type { RoundTripParams } from '../peers/round-trip-loop.js';
+import type { Variant } from '../workload-contract.js';
+import { callRateSample, latencySample } from '../peer-samples.js';
 
 export const grpcUnary: Variant<'latency'> = {
   name: 'grpc-js',
@@ -11,7 +12,7 @@ export const grpcUnary: Variant<'latency'> = {
   baseline: true,
   quickReps: 1,
   async run(ctx) {
-    const params: PingPongParams = { ...ctx.limits, inflight: 1 };
+    const params: RoundTripParams = { ...ctx.limits, inflight: 1 };
     const r = await ctx.runPeers<unknown, LatencyResult | RateResult>({ impl: 'grpc-unary', params: { ...params } });
     return latencySample(r.client);
   },
@@ -24,7 +25,7 @@ export function grpcConcurrent(inflight: number): Variant<'rate'> {
     baseline: true,
   quickReps: 1,
     async run(ctx) {
-      const params: PingPongParams = { ...ctx.limits, inflight };
+      const params: RoundTripParams = { ...ctx.limits, inflight };
       const r = await ctx.runPeers<unknown, LatencyResult | RateResult>({ impl: 'grpc-unary', params: { ...params } });
       return callRateSample(r.client);
     },

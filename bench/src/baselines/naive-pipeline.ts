@@ -1,9 +1,10 @@
-// Variant "naive pipeline" of the one-way events workload: msgpackr + length prefix + batched
-// writes, server unpacks and validates with a compiled TypeBox checker.
-import type { NaiveServerResult } from '../peers/naive-oneway.js';
-import type { OnewayClientResult, OnewayParams } from '../peers/raw-oneway.js';
-import type { Variant } from '../workload.js';
-import { expectSameCount, rateSample } from './checks.js';
+// Baseline variant "naive pipeline" of the one-way events workload: msgpackr + length prefix +
+// batched writes, server unpacks and validates with a compiled TypeBox checker. Its peer
+// process: peers/naive-pipeline-peer.ts.
+import type { NaiveServerResult } from '../peers/naive-pipeline-peer.js';
+import type { OnewayClientResult, OnewayParams } from '../peers/raw-oneway-peer.js';
+import type { Variant } from '../workload-contract.js';
+import { expectSameCount, rateSample } from '../peer-samples.js';
 
 export const naivePipeline: Variant<'rate'> = {
   name: 'naive pipeline',
@@ -11,7 +12,7 @@ export const naivePipeline: Variant<'rate'> = {
   baseline: true,
   async run(ctx) {
     const params: OnewayParams = { ...ctx.limits, batchBytes: 64 * 1024 };
-    const r = await ctx.runPeers<NaiveServerResult, OnewayClientResult>({ impl: 'naive-oneway', params: { ...params } });
+    const r = await ctx.runPeers<NaiveServerResult, OnewayClientResult>({ impl: 'naive-pipeline', params: { ...params } });
     expectSameCount('naive pipeline', r.server.frames, r.client.sent);
     if (r.server.invalid > 0) throw new Error(`${r.server.invalid} events failed schema validation`);
     return rateSample(r.server);

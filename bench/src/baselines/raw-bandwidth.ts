@@ -1,7 +1,8 @@
-// Variant "raw socket" of the bandwidth workloads: large chunks back to back, bytes counted.
-import type { BandwidthParams, BandwidthServerResult } from '../peers/raw-bandwidth.js';
-import type { Variant } from '../workload.js';
-import { bandwidthSample } from './checks.js';
+// Baseline variant "raw socket" of the bandwidth workloads: large chunks back to back, bytes
+// counted. Its peer process: peers/raw-bandwidth-peer.ts.
+import type { BandwidthParams, BandwidthServerResult } from '../peers/raw-bandwidth-peer.js';
+import type { Variant } from '../workload-contract.js';
+import { bandwidthSample } from '../peer-samples.js';
 
 export function rawBandwidth(chunkBytes: number): Variant<'rate'> {
   return {

@@ -1,8 +1,9 @@
-// Variant "raw socket, unbounded" of the memory workload: what memory does when nothing bounds
-// the inbound queue. The vsock-rpc variant (bounded queue, counted drops) is set against it.
-import type { MemoryParams, MemoryServerResult } from '../peers/raw-memory.js';
+// Baseline variant "raw socket, unbounded" of the memory workload: what memory does when nothing
+// bounds the inbound queue. The vsock-rpc variant (bounded queue, counted drops) is set against
+// it. Its peer process: peers/raw-memory-peer.ts.
+import type { MemoryParams, MemoryServerResult } from '../peers/raw-memory-peer.js';
 import { rssGrowth } from '../stats.js';
-import type { Variant } from '../workload.js';
+import type { Variant } from '../workload-contract.js';
 
 export function rawUnboundedMemory(consumeRate: number): Variant<'series'> {
   return {

@@ -1,8 +1,9 @@
-// Variant "raw socket" of the one-way events workload: pre-encoded frames, split only.
-import type { OnewayClientResult, OnewayParams } from '../peers/raw-oneway.js';
+// Baseline variant "raw socket" of the one-way events workload: pre-encoded frames, split only.
+// Its peer process: peers/raw-oneway-peer.ts.
+import type { OnewayClientResult, OnewayParams } from '../peers/raw-oneway-peer.js';
 import type { ReceiveResult } from '../peers/receive.js';
-import type { Variant } from '../workload.js';
-import { expectSameCount, rateSample } from './checks.js';
+import type { Variant } from '../workload-contract.js';
+import { expectSameCount, rateSample } from '../peer-samples.js';
 
 export const rawOneway: Variant<'rate'> = {
   name: 'raw socket',

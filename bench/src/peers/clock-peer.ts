@@ -1,14 +1,15 @@
-// The two processes of the suite's `clock` workload (bench/src/vsock-rpc/clock.ts). The server's engine clock is skewed
-// by a known amount (clockSkewNs); the client measures the offset with the burst/min-delay method
-// and with the original's single exchange, idle and while it streams messageexp events to the
-// server on the same connection, and reports every estimate's error against the known truth.
+// The two processes of the suite's `clock` workload (its variants: vsock-rpc/clock-variants.ts).
+// The server's engine clock is skewed by a known amount (clockSkewNs); the client measures the
+// offset with the burst/min-delay method and with the original's single exchange, idle and while it
+// streams messageexp events to the server on the same connection, and reports every estimate's
+// error against the known truth.
 //
-// The module has both roles in the shape of peers/protocol.ts's PeerModule, so the suite runner
-// can load it like any other peer; run as a fork entry of its own it speaks the same IPC
-// protocol (a 'start' message, 'ready' / 'result' / 'error' replies, 'stop').
+// The module has both roles in the shape of peer-ipc.ts's PeerModule, so the suite runner can load
+// it like any other peer; run as a fork entry of its own it speaks the same IPC protocol (a 'start'
+// message, 'ready' / 'result' / 'error' replies, 'stop').
 import { ClientEngine, ClockSync, ServerEngine, sampleOffset, syncClock, type ClockExchange } from '@vsock-rpc/engine';
 import { exampleRegistry, type MessageExp } from '@vsock-rpc/wire/examples';
-import type { PeerContext } from './protocol.js';
+import type { PeerContext } from './peer-ipc.js';
 
 export interface ClockServerParams {
   /** The server engine's clockSkewNs, as a decimal string (IPC is JSON: no bigint). */

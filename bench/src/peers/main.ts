@@ -1,8 +1,8 @@
 // Entry script of every peer process (forked by runner/pair.ts, possibly under taskset).
 // It waits for a 'start' message, runs the requested role of the requested implementation,
 // and reports its result over IPC.
-import type { FromPeer, PeerContext, ToPeer } from './protocol.js';
-import { loadPeer } from './registry.js';
+import type { FromPeer, PeerContext, ToPeer } from './peer-ipc.js';
+import { loadPeer } from './peer-registry.js';
 
 function send(msg: FromPeer, then?: () => void): void {
   if (!process.send) throw new Error('peers/main.js must be started with an IPC channel (fork)');

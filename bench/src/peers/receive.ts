@@ -1,8 +1,8 @@
 // The receiving side of the one-way workloads: splits frames until the client ends the stream,
 // and measures from the warm-up-th frame to the last one received.
 import type net from 'node:net';
-import { FrameSplitter, type FrameHandler } from './frames.js';
-import { nowNs, type RateResult } from './clock.js';
+import { FrameSplitter, type FrameHandler } from './raw-frames.js';
+import { nowNs, type RateResult } from './timing.js';
 
 export interface ReceiveResult extends RateResult {
   /** every frame, warm-up included, to check against what the client sent */

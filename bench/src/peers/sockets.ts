@@ -2,7 +2,7 @@
 // client connect. One connection per run keeps the measurement about the data path.
 import net from 'node:net';
 import { once } from 'node:events';
-import type { PeerContext } from './protocol.js';
+import type { PeerContext } from './peer-ipc.js';
 
 export async function acceptOne(ctx: PeerContext<unknown>): Promise<net.Socket> {
   const server = net.createServer();

@@ -8,7 +8,7 @@ import { lineChart } from '../svg/line-chart.js';
 import { colorAt, dashAt } from '../svg/palette.js';
 import { percentileChart } from '../svg/percentile-chart.js';
 import type { LineSeries } from '../svg/series.js';
-import { mergedCurve } from './latency.js';
+import { mergedCurve } from './latency-percentiles.js';
 import type { WorkloadSummary } from './summary.js';
 
 export function chartFor(s: WorkloadSummary, machine: MachineInfo): string {

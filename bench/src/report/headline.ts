@@ -1,7 +1,7 @@
 // The "Summary" block at the top of REPORT.md, also copied into the root README between the
 // bench-summary markers: the headline ratios of vsock-rpc against its baselines, and where it is
 // slower than a contender, why. Pure: it works on medians (Facts), so it is tested without runs.
-import type { Placement } from '../workload.js';
+import type { Placement } from '../workload-contract.js';
 import { formatFigure, formatRatio } from './format.js';
 import type { WorkloadSummary } from './summary.js';
 

@@ -1,7 +1,7 @@
 // --json FILE: every figure and every raw sample (histograms in HdrHistogram compressed base64,
 // nanoseconds; series points), so results can be re-analysed without re-running.
 import type { MachineInfo } from '../machine.js';
-import { percentiles } from './latency.js';
+import { percentiles } from './latency-percentiles.js';
 import type { WorkloadSummary } from './summary.js';
 
 export function renderJson(summaries: readonly WorkloadSummary[], machine: MachineInfo, command: string, quick: boolean): string {

@@ -6,7 +6,7 @@ import type { WorkloadSummary } from './summary.js';
 
 export interface ReportInput {
   readonly summaries: readonly WorkloadSummary[];
-  /** the headline block (report/headline.ts) */
+  /** the headline block (headline.ts) */
   readonly summary: string;
   readonly machine: MachineInfo;
   readonly command: string;

@@ -3,8 +3,8 @@
 import { placementLabel } from '../placement.js';
 import type { WorkloadResult } from '../runner/schedule.js';
 import { ratio, spread, type Spread } from '../stats.js';
-import type { Placement, Sample } from '../workload.js';
-import { percentiles } from './latency.js';
+import type { Placement, Sample } from '../workload-contract.js';
+import { percentiles } from './latency-percentiles.js';
 
 export interface Row {
   readonly variant: string;

@@ -4,8 +4,8 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { FromPeer, PeerRoleName, ToPeer } from '../peers/protocol.js';
-import type { CpuPlan, PeerPairResult, PeerPairSpec } from '../workload.js';
+import type { FromPeer, PeerRoleName, ToPeer } from '../peers/peer-ipc.js';
+import type { CpuPlan, PeerPairResult, PeerPairSpec } from '../workload-contract.js';
 
 const peerMain = fileURLToPath(new URL('../peers/main.js', import.meta.url));
 

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { cpuPlan, placementLabel, usablePlacements } from '../placement.js';
 import { rotate } from '../stats.js';
 import type { Progress } from '../progress.js';
-import type { AnyWorkload, Placement, RunContext, Sample, Variant } from '../workload.js';
+import type { AnyWorkload, Placement, RunContext, Sample, Variant } from '../workload-contract.js';
 import { runPeerPair } from './pair.js';
 
 /** Time a run may take beyond its own limit: two node processes booting (grpc-js loading) on a

@@ -1,6 +1,6 @@
 // Throughput bars: one group per variant, one bar per series (placement) in it, the bar at the
 // median of the repetitions and a whisker from their min to their max.
-import { WIDTH, layout, legend, title, xAxis, yAxis, type LegendEntry } from './frame.js';
+import { WIDTH, layout, legend, title, xAxis, yAxis, type LegendEntry } from './chart-frame.js';
 import { formatValue, linear, niceMax, niceTicks } from './scale.js';
 import { el, svgDocument, text } from './xml.js';
 

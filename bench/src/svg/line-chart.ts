@@ -1,5 +1,5 @@
 // Time series (RSS, clock error): x is seconds since the start, y the measured value.
-import { WIDTH, layout, legend, title, xAxis, yAxis } from './frame.js';
+import { WIDTH, layout, legend, title, xAxis, yAxis } from './chart-frame.js';
 import { formatValue, linear, log10Scale, logTicks, niceMax, niceTicks, type Scale } from './scale.js';
 import { extent, polyline, type LineSeries } from './series.js';
 import { svgDocument } from './xml.js';

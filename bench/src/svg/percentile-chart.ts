@@ -1,6 +1,6 @@
 // Latency percentile curves: x is the percentile on a "nines" scale (log of 1 − p), so p50, p90,
 // p99, p99.9 and p99.99 are evenly spaced and the tail gets the room it deserves; y is µs.
-import { WIDTH, layout, legend, title, xAxis, yAxis } from './frame.js';
+import { WIDTH, layout, legend, title, xAxis, yAxis } from './chart-frame.js';
 import { formatValue, linear, log10Scale, logTicks, niceMax, niceTicks } from './scale.js';
 import { extent, polyline, type LineSeries } from './series.js';
 import { svgDocument } from './xml.js';

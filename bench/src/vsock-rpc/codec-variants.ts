@@ -1,8 +1,9 @@
-// Variants of the codec workload: in-process, no sockets (codec.ts). They run in the suite's
-// own process, one after the other (nothing else runs meanwhile); each variant keeps its
-// encoder/decoder across repetitions and warms up (JIT) once, before its first measurement.
-import { checkRoundTrip, measure, msgpackrVariant, wireVariant, type CodecVariant } from '../codec.js';
-import type { Variant } from '../workload.js';
+// Every variant of the codec workload, vsock-rpc's and its baseline: in-process, no sockets
+// (codec-comparison.ts). They run in the suite's own process, one after the other (nothing else
+// runs meanwhile); each variant keeps its encoder/decoder across repetitions and warms up (JIT)
+// once, before its first measurement.
+import { checkRoundTrip, measure, msgpackrVariant, wireVariant, type CodecVariant } from '../codec-comparison.js';
+import type { Variant } from '../workload-contract.js';
 
 function inProcess(name: string, description: string, make: () => CodecVariant, baseline: boolean): Variant<'rate'> {
   let v: CodecVariant | undefined;

@@ -1,6 +1,7 @@
-// Splits a byte stream of [u32 little-endian length][payload] frames, for any split of the
-// stream. The callback receives (buffer, start, end) rather than a subarray so that counting
-// peers allocate nothing per frame: the raw baseline is meant to be Node's ceiling.
+// The framing of the raw and naive baseline peers (not the vsock-rpc wire's). Splits a byte
+// stream of [u32 little-endian length][payload] frames, for any split of the stream. The
+// callback receives (buffer, start, end) rather than a subarray so that counting peers allocate
+// nothing per frame: the raw baseline is meant to be Node's ceiling.
 
 export type FrameHandler = (buf: Buffer, start: number, end: number) => void;
 

@@ -1,8 +1,8 @@
 // Turning peer results into samples, with the sanity checks that keep a broken run from
-// producing a flattering figure.
-import type { LatencyResult } from '../peers/latency.js';
-import type { RateResult } from '../peers/clock.js';
-import type { LatencySample, RateSample } from '../workload.js';
+// producing a flattering figure. Used by the variants on both sides (baselines/, vsock-rpc/).
+import type { LatencyResult } from './peers/latency-histogram.js';
+import type { RateResult } from './peers/timing.js';
+import type { LatencySample, RateSample } from './workload-contract.js';
 
 export function expectSameCount(what: string, received: number, sent: number): void {
   if (received !== sent) throw new Error(`${what}: server received ${received}, client sent ${sent}`);

@@ -1,8 +1,9 @@
-// Variant "vsock-rpc, bounded" of the memory workload: the client's queue drops its oldest events
-// when the slow server stops reading; drops are counted and reported with the RSS series.
-import type { VsockMemoryClientResult, VsockMemoryParams, VsockMemoryServerResult } from '../peers/vsock-rpc-memory.js';
+// vsock-rpc variant "vsock-rpc, bounded" of the memory workload: the client's queue drops its
+// oldest events when the slow server stops reading; drops are counted and reported with the RSS
+// series. Its peer process: peers/vsock-rpc-memory-peer.ts.
+import type { VsockMemoryClientResult, VsockMemoryParams, VsockMemoryServerResult } from '../peers/vsock-rpc-memory-peer.js';
 import { rssGrowth } from '../stats.js';
-import type { Variant } from '../workload.js';
+import type { Variant } from '../workload-contract.js';
 
 /** The client's queue: 4096 events or 256 KiB, whichever is reached first. */
 const QUEUE_EVENTS = 4096;

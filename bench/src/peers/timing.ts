@@ -1,4 +1,5 @@
-// Monotonic time helpers for the peers.
+// Timing inside the peers: the monotonic clock, the rate result a receiving side returns, and
+// the phased deadline (warm-up, then the measured window) every client runs against.
 
 export const nowNs = (): bigint => process.hrtime.bigint();
 

@@ -1,6 +1,6 @@
-// Latency histograms as the report uses them: percentiles in µs, and repetitions merged into
-// one distribution for the percentile curve (merging histograms is exact; averaging percentiles
-// is not).
+// Latency histograms as the report uses them (recorded by the peers, peers/latency-histogram.ts):
+// percentiles in µs, and repetitions merged into one distribution for the percentile curve
+// (merging histograms is exact; averaging percentiles is not).
 import * as hdr from 'hdr-histogram-js';
 
 export interface Percentiles {

@@ -1,5 +1,6 @@
-// Every workload of the suite, in report order. The vsock-rpc variants are added to the
-// `variants` lists here (baseline: false), next to the baselines they are compared with.
+// The workload definitions: every workload of the suite, in report order (the types are in
+// workload-contract.ts). Each `variants` list puts the baselines (baselines/, baseline: true)
+// next to the vsock-rpc variants (vsock-rpc/) they are compared with in the same run.
 import { grpcStream } from './baselines/grpc-stream.js';
 import { grpcConcurrent, grpcUnary } from './baselines/grpc-unary.js';
 import { naivePipeline } from './baselines/naive-pipeline.js';
@@ -7,14 +8,14 @@ import { rawBandwidth } from './baselines/raw-bandwidth.js';
 import { rawUnboundedMemory } from './baselines/raw-memory.js';
 import { rawOneway } from './baselines/raw-oneway.js';
 import { rawPingPong, rawPipelined } from './baselines/raw-pingpong.js';
-import { vsockRpcBandwidth, vsockRpcEvents } from './vsock-rpc/events.js';
-import { vsockRpcConcurrent, vsockRpcLatency } from './vsock-rpc/calls.js';
-import { vsockRpcBoundedMemory } from './vsock-rpc/memory.js';
-import { CLOCK_LOAD_RATE, clockVariants } from './vsock-rpc/clock.js';
+import { vsockRpcBandwidth, vsockRpcEvents } from './vsock-rpc/vsock-rpc-oneway.js';
+import { vsockRpcConcurrent, vsockRpcLatency } from './vsock-rpc/vsock-rpc-calls.js';
+import { vsockRpcBoundedMemory } from './vsock-rpc/vsock-rpc-memory.js';
+import { CLOCK_LOAD_RATE, clockVariants } from './vsock-rpc/clock-variants.js';
 import { codecVariants } from './vsock-rpc/codec-variants.js';
-import { VSOCK_CHUNK, vsockVariants } from './vsock-rpc/vsock.js';
+import { VSOCK_CHUNK, vsockVariants } from './vsock-rpc/vsock-variants.js';
 import { guestUnavailable } from './vm/guest.js';
-import type { AnyWorkload, Workload } from './workload.js';
+import type { AnyWorkload, Workload } from './workload-contract.js';
 
 // Limits: full runs give each measurement ~1 s (enough for stable medians and thousands of
 // samples for p99.9, and a whole run of a few minutes); quick runs ~0.2 s, which is mostly

@@ -1,13 +1,14 @@
-// Baseline "grpc-js client streaming": one client-streaming call carrying messageexp events,
-// honouring the call's backpressure; the server counts messages and acks at the end.
+// Baseline peer process "grpc-js client streaming" (variant: baselines/grpc-stream.ts): one
+// client-streaming call carrying messageexp events, honouring the call's backpressure; the server
+// counts messages and acks at the end.
 import type * as grpc from '@grpc/grpc-js';
 import { once } from 'node:events';
-import type { PeerContext } from './protocol.js';
+import type { PeerContext } from './peer-ipc.js';
 import { connectGrpc, loadBenchService, startGrpcServer, toProto, type ProtoMessageExp } from './grpc-proto.js';
 import { makeMessages } from './messageexp.js';
-import { nowNs, PhasedDeadline } from './clock.js';
+import { nowNs, PhasedDeadline } from './timing.js';
 import type { ReceiveResult } from './receive.js';
-import type { OnewayClientResult, OnewayParams } from './raw-oneway.js';
+import type { OnewayClientResult, OnewayParams } from './raw-oneway-peer.js';
 
 export async function server(ctx: PeerContext<OnewayParams>): Promise<ReceiveResult> {
   const warmup = Math.max(1, ctx.params.warmup);

@@ -1,5 +1,6 @@
-// Latency recording inside a peer. Values are nanoseconds (hrtime), the histogram travels to the
-// parent in HdrHistogram's compressed base64 form and is decoded there (report/latency.ts).
+// Latency recording inside a peer (the round-trip loop, round-trip-loop.ts). Values are
+// nanoseconds (hrtime), the histogram travels to the parent in HdrHistogram's compressed base64
+// form and is decoded there (report/latency-percentiles.ts).
 import * as hdr from 'hdr-histogram-js';
 
 export type LatencyHistogram = hdr.Histogram;

@@ -1,14 +1,15 @@
-// vsock-rpc one-way events: `messageexp` for the events workload, `blob` (raw bytes) for the
-// bandwidth workloads. The client encodes every event with the engine's codec (schema checked on
-// the way out), queues it under the 'block' policy and awaits only when send() returns a promise
-// (the queue is full); the engine batches the frames into writev calls. The server decodes and
-// validates every event (compiled TypeBox check) and dispatches it to a handler, which counts.
-// The end is marked by an `echo` call sent after flush(): the server handles it after every
-// event before it (one byte stream, decoded in order), so its handling time ends the window.
+// vsock-rpc peer process "one-way events" (variants: vsock-rpc/vsock-rpc-oneway.ts): `messageexp`
+// for the events workload, `blob` (raw bytes) for the bandwidth workloads. The client encodes every
+// event with the engine's codec (schema checked on the way out), queues it under the 'block' policy
+// and awaits only when send() returns a promise (the queue is full); the engine batches the frames
+// into writev calls. The server decodes and validates every event (compiled TypeBox check) and
+// dispatches it to a handler, which counts. The end is marked by an `echo` call sent after flush():
+// the server handles it after every event before it (one byte stream, decoded in order), so its
+// handling time ends the window.
 import { ClientEngine, ServerEngine } from '@vsock-rpc/engine';
-import type { PeerContext } from './protocol.js';
-import { address, makeWireMessages, quietEngine } from './bench-registry.js';
-import { nowNs, PhasedDeadline, type RateResult } from './clock.js';
+import type { PeerContext } from './peer-ipc.js';
+import { address, makeWireMessages, quietEngine } from './wire-registry.js';
+import { nowNs, PhasedDeadline, type RateResult } from './timing.js';
 
 export interface VsockOnewayParams {
   readonly message: 'messageexp' | 'blob';

@@ -1,6 +1,8 @@
-// The contract between the runner and a workload. A workload is one question ("how many small
-// events per second?"); its variants are the contenders (vsock-rpc, raw socket, grpc-js, …),
-// each measured in the same run so that ratios between them survive a noisy machine.
+// The contract between the runner and a workload: the types a workload definition
+// (workload-definitions.ts) and its variants (baselines/, vsock-rpc/) are written against. A
+// workload is one question ("how many small events per second?"); its variants are the
+// contenders (vsock-rpc, raw socket, grpc-js, …), each measured in the same run so that ratios
+// between them survive a noisy machine.
 
 /** Where the server and client peers run. Latency depends heavily on it: on these VMs waking
  *  the second CPU costs ~50 µs, so every latency figure is labelled with its placement. */
@@ -33,8 +35,8 @@ export interface RateSample {
 }
 
 /** A latency distribution. The histogram crosses the process boundary in HdrHistogram's
- *  compressed base64 form, values in nanoseconds (see peers/latency.ts), so repetitions can be
- *  merged exactly for the percentile chart instead of averaging percentiles. */
+ *  compressed base64 form, values in nanoseconds (see peers/latency-histogram.ts), so
+ *  repetitions can be merged exactly for the percentile chart instead of averaging percentiles. */
 export interface LatencySample {
   readonly kind: 'latency';
   readonly histogram: string;
@@ -76,7 +78,7 @@ export interface RunContext {
 }
 
 export interface PeerPairSpec {
-  /** a key of peers/registry.ts */
+  /** a key of peers/peer-registry.ts */
   readonly impl: string;
   /** JSON-serialisable parameters given to both roles */
   readonly params: Readonly<Record<string, unknown>>;

@@ -1,6 +1,8 @@
-// The registry of the vsock-rpc variants: the demo's exampleRegistry (messageexp, echo) plus a
-// `blob` event carrying raw bytes for the bandwidth workloads. Payloads above the engine's
-// inlineLimit (4 KiB) leave as their own writev chunk instead of being copied into the batch.
+// The wire registry of the vsock-rpc peers (message and method schemas; the peers by name are
+// peer-registry.ts): the demo's exampleRegistry (messageexp, echo) plus a `blob` event carrying
+// raw bytes for the bandwidth workloads. Payloads above the engine's inlineLimit (4 KiB) leave
+// as their own writev chunk instead of being copied into the batch. Also the address and engine
+// options those peers share.
 import { Type } from '@sinclair/typebox';
 import { defineRegistry, mergeRegistries } from '@vsock-rpc/wire';
 import { exampleRegistry, type MessageExp } from '@vsock-rpc/wire/examples';

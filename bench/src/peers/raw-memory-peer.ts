@@ -1,12 +1,13 @@
-// Baseline "memory, unbounded": the client feeds messageexp events at twice the rate the server's
-// consumer takes them, for a fixed time. The server reads as fast as frames arrive, decodes them
-// and pushes them into an object-mode Readable, ignoring push()'s backpressure signal: the
-// unbounded node stream buffer a naive event server ends up with. Its RSS is sampled throughout.
-// The consumer is paced (not CPU-bound) so that "half the feed rate" holds on a loaded machine.
+// Baseline peer process "memory, unbounded" (variant: baselines/raw-memory.ts): the client feeds
+// messageexp events at twice the rate the server's consumer takes them, for a fixed time. The
+// server reads as fast as frames arrive, decodes them and pushes them into an object-mode Readable,
+// ignoring push()'s backpressure signal: the unbounded node stream buffer a naive event server ends
+// up with. Its RSS is sampled throughout. The consumer is paced (not CPU-bound) so that "half the
+// feed rate" holds on a loaded machine.
 import { Readable } from 'node:stream';
-import type { PeerContext } from './protocol.js';
+import type { PeerContext } from './peer-ipc.js';
 import { acceptOne, connect, endAndWait } from './sockets.js';
-import { FrameSplitter } from './frames.js';
+import { FrameSplitter } from './raw-frames.js';
 import { encodeBatch, makeMessages, makeUnpackr } from './messageexp.js';
 import { sampleRss } from './rss.js';
 

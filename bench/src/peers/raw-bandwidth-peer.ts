@@ -1,8 +1,9 @@
-// Baseline "raw socket bandwidth": the client writes large chunks (64 KiB or 1 MiB) back to back,
-// the server counts bytes. No framing: the upper bound for bulk payloads on this socket.
-import type { PeerContext } from './protocol.js';
+// Baseline peer process "raw socket bandwidth" (variant: baselines/raw-bandwidth.ts): the client
+// writes large chunks (64 KiB or 1 MiB) back to back, the server counts bytes. No framing: the
+// upper bound for bulk payloads on this socket.
+import type { PeerContext } from './peer-ipc.js';
 import { acceptOne, connect, endAndWait, writeRespectingBackpressure } from './sockets.js';
-import { nowNs, PhasedDeadline, type RateResult } from './clock.js';
+import { nowNs, PhasedDeadline, type RateResult } from './timing.js';
 
 export interface BandwidthParams {
   readonly chunkBytes: number;

@@ -1,10 +1,11 @@
-// Baseline "raw one-way": the client writes pre-encoded messageexp frames in big batched writes,
-// the server only splits frames. No encoding, no decoding: the ceiling for Node on this socket.
-import type { PeerContext } from './protocol.js';
+// Baseline peer process "raw one-way" (variant: baselines/raw-oneway.ts): the client writes
+// pre-encoded messageexp frames in big batched writes, the server only splits frames. No encoding,
+// no decoding: the ceiling for Node on this socket.
+import type { PeerContext } from './peer-ipc.js';
 import { acceptOne, connect, endAndWait, writeRespectingBackpressure } from './sockets.js';
 import { receiveFrames, type ReceiveResult } from './receive.js';
 import { encodeBatch, makeMessages } from './messageexp.js';
-import { PhasedDeadline } from './clock.js';
+import { PhasedDeadline } from './timing.js';
 
 export interface OnewayParams {
   readonly count: number;

@@ -1,15 +1,16 @@
-// vsock-rpc under overload: the client feeds messageexp events at twice the rate the server's
-// consumer takes them, for a fixed time, through a bounded outbound queue with the
-// 'drop-oldest' policy. The server's handler is async: each event's promise settles when a paced
-// consumer gets to it (at most `consumeRate` per second, released in 10 ms batches), so the
-// consumer really is half as fast as the feed, on an idle or a loaded machine alike. With 1024
-// handler promises pending the engine stops reading (maxPendingHandlers), the socket fills, the
-// client's writer stalls, and its queue drops its oldest events and counts them. Nothing grows:
-// the server holds at most ~1024 events plus one read, the client at most its queue's bounds.
-// The server's RSS is sampled throughout; the client reports its drops and peak RSS.
+// vsock-rpc peer process "under overload" (variant: vsock-rpc/vsock-rpc-memory.ts): the client
+// feeds messageexp events at twice the rate the server's consumer takes them, for a fixed time,
+// through a bounded outbound queue with the 'drop-oldest' policy. The server's handler is async:
+// each event's promise settles when a paced consumer gets to it (at most `consumeRate` per second,
+// released in 10 ms batches), so the consumer really is half as fast as the feed, on an idle or a
+// loaded machine alike. With 1024 handler promises pending the engine stops reading
+// (maxPendingHandlers), the socket fills, the client's writer stalls, and its queue drops its
+// oldest events and counts them. Nothing grows: the server holds at most ~1024 events plus one
+// read, the client at most its queue's bounds. The server's RSS is sampled throughout; the client
+// reports its drops and peak RSS.
 import { ClientEngine, ServerEngine } from '@vsock-rpc/engine';
-import type { PeerContext } from './protocol.js';
-import { address, makeWireMessages, quietEngine } from './bench-registry.js';
+import type { PeerContext } from './peer-ipc.js';
+import { address, makeWireMessages, quietEngine } from './wire-registry.js';
 import { sampleRss } from './rss.js';
 
 export interface VsockMemoryParams {

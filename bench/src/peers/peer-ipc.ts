@@ -1,4 +1,5 @@
-// IPC messages between the orchestrating parent (runner/pair.ts) and a peer process (main.ts).
+// The IPC between the orchestrating parent (runner/pair.ts) and a peer process (main.ts): its
+// messages, and the shape of a peer module (not the vsock-rpc wire protocol, PROTOCOL.md).
 // JSON serialisation is enough: results are plain numbers, strings and arrays.
 
 export type PeerRoleName = 'server' | 'client';

@@ -1,12 +1,13 @@
-// Baseline "naive pipeline": what a user writes by hand. The client msgpackr-packs each event,
-// prefixes a 4-byte length and batches frames into 64 KiB writes; the server splits, unpacks and
-// validates every event with a compiled TypeBox checker.
-import type { PeerContext } from './protocol.js';
+// Baseline peer process "naive pipeline" (variant: baselines/naive-pipeline.ts): what a user writes
+// by hand. The client msgpackr-packs each event, prefixes a 4-byte length and batches frames into
+// 64 KiB writes; the server splits, unpacks and validates every event with a compiled TypeBox
+// checker.
+import type { PeerContext } from './peer-ipc.js';
 import { acceptOne, connect, endAndWait, writeRespectingBackpressure } from './sockets.js';
 import { receiveFrames, type ReceiveResult } from './receive.js';
 import { checkMessageExp, makeMessages, makePackr, makeUnpackr } from './messageexp.js';
-import { PhasedDeadline } from './clock.js';
-import type { OnewayClientResult, OnewayParams } from './raw-oneway.js';
+import { PhasedDeadline } from './timing.js';
+import type { OnewayClientResult, OnewayParams } from './raw-oneway-peer.js';
 
 export interface NaiveServerResult extends ReceiveResult {
   readonly invalid: number;

@@ -1,4 +1,5 @@
-// The codec comparison shared by codec-bench.ts (standalone) and the suite's `codec` workload:
+// The codec comparison shared by codec-bench.ts (standalone) and the suite's `codec` workload
+// (vsock-rpc/codec-variants.ts):
 // `messageexp` values through the whole vsock-rpc wire path in one process — Codec.encodeMessage
 // (outbound check + MessagePack), FrameEncoder (batching), FrameDecoder (framing),
 // Codec.decodeMessage (MessagePack + inbound check) — against msgpackr alone (pack + unpack).

@@ -1,8 +1,8 @@
-// Variants of the vsock workload: one guest boot per suite run (vm/guest.ts) measures every
-// round of every variant, interleaved inside the guest; repetition k of a variant reports round
-// k. The first repetition's wall time therefore includes the boot.
+// Every variant of the vsock workload, Node's and the C baseline: one guest boot per suite run
+// (vm/guest.ts) measures every round of every variant, interleaved inside the guest; repetition k
+// of a variant reports round k. The first repetition's wall time therefore includes the boot.
 import { runGuest, type VsockGuestResult } from '../vm/guest.js';
-import type { RunContext, Variant } from '../workload.js';
+import type { RunContext, Variant } from '../workload-contract.js';
 
 export const VSOCK_CONFIGS = [
   { bufferSize: 0, highWaterMark: 0, label: 'default buffers' },

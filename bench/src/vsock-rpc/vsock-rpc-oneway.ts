@@ -1,8 +1,9 @@
-// Variants "vsock-rpc" of the one-way workloads: messageexp events (events/s) and blob events
-// (bandwidth), through ClientEngine.send → ServerEngine handler.
-import type { VsockOnewayClientResult, VsockOnewayParams, VsockOnewayServerResult } from '../peers/vsock-rpc-oneway.js';
-import { bandwidthSample, expectSameCount, rateSample } from '../baselines/checks.js';
-import type { Variant } from '../workload.js';
+// vsock-rpc variants of the one-way workloads: messageexp events (events/s) and blob events
+// (bandwidth), through ClientEngine.send → ServerEngine handler. Their peer process:
+// peers/vsock-rpc-oneway-peer.ts.
+import type { VsockOnewayClientResult, VsockOnewayParams, VsockOnewayServerResult } from '../peers/vsock-rpc-oneway-peer.js';
+import { bandwidthSample, expectSameCount, rateSample } from '../peer-samples.js';
+import type { Variant } from '../workload-contract.js';
 
 export const vsockRpcEvents: Variant<'rate'> = {
   name: 'vsock-rpc',

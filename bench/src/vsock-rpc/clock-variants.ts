@@ -1,11 +1,12 @@
-// Variants of the clock workload (from the clock bench, peers/clock-peer.ts): the offset of a
-// server whose engine clock is skewed by exactly +5 s, estimated idle and while the client
-// streams 100 000 messageexp events/s on the same connection, so every estimate's error is
-// known. One peer run measures all methods, interleaved sync by sync (so they see the same
-// conditions); each variant reports its own method from that shared run.
+// Every variant of the clock workload, vsock-rpc's and its baseline (peer process:
+// peers/clock-peer.ts, from the clock bench): the offset of a server whose engine clock is skewed
+// by exactly +5 s, estimated idle and while the client streams 100 000 messageexp events/s on the
+// same connection, so every estimate's error is known. One peer run measures all methods,
+// interleaved sync by sync (so they see the same conditions); each variant reports its own method
+// from that shared run.
 import type { ClockClientParams, ClockClientResult, ClockPoint, ClockServerParams } from '../peers/clock-peer.js';
 import { nearestRank } from '../stats.js';
-import type { RunContext, SeriesSample, Variant } from '../workload.js';
+import type { RunContext, SeriesSample, Variant } from '../workload-contract.js';
 
 const SKEW_NS = 5_000_000_000n;
 export const CLOCK_LOAD_RATE = 100_000;
