@@ -63,6 +63,7 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'server': {
       const latenessMs = numberOpt(v, 'lateness-ms', { min: 0 }) ?? 1000;
+      const holdMs = numberOpt(v, 'startup-hold-ms', { min: 0 });
       const exportPath = stringOpt(v, 'export');
       const summaryPath = stringOpt(v, 'summary');
       const metrics = hostPortOpt(v, 'metrics');
@@ -75,6 +76,7 @@ async function main(argv: string[]): Promise<number> {
         durationS,
         limits,
         latenessNs: BigInt(Math.round(latenessMs * 1e6)),
+        ...(holdMs !== undefined ? { startupHoldNs: BigInt(Math.round(holdMs * 1e6)) } : {}),
         console: !quiet,
         color: process.stdout.isTTY === true && process.env['NO_COLOR'] === undefined,
         statusMs: v['status'] === true || process.stderr.isTTY === true ? 1000 : 0,

@@ -33,16 +33,17 @@ export interface HostLimits {
 
 /**
  * The defaults, and why:
- * - 1 MiB frames: the agent's batches are at most 1024 events (~100 KiB); a frame of 1 MiB is
- *   decoded in about a millisecond, so no single frame can stall the thread that serves the
- *   other guests.
+ * - 256 KiB frames: the agent cuts its batches at 64 KiB, and the largest event the trace
+ *   schema allows (a 4096-character text, 16 fields) fits; the costliest valid 256 KiB frame
+ *   (thousands of small fields) decodes in about 10 ms, so no frame a guest can send stalls the
+ *   thread that serves the other guests for longer.
  * - 5 s handshake, 15 s idle (three missed 5 s keepalives), 5 s + 64 KiB/s per frame: a guest
  *   that connects and stalls, or trickles a frame, holds a slot and a buffer only that long.
  * - 32 MiB/s and a quarter of a core per guest: ten times what a busy client sends, so only a
  *   peer trying to hog the host is ever slowed.
  */
 export const DEFAULT_HOST_LIMITS: HostLimits = {
-  maxFrame: 1024 * 1024,
+  maxFrame: 256 * 1024,
   handshakeTimeoutMs: 5000,
   idleTimeoutMs: 15_000,
   frameBaseMs: 5000,

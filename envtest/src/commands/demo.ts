@@ -79,6 +79,7 @@ export async function runDemo(opts: DemoOptions): Promise<Summary> {
       rate: opts.rate,
       durationS: 0,
       latenessNs: 500_000_000n,
+      startupHoldNs: 0n, // server and clients start together: no guest has anything to resend
       console: true,
       color,
       statusMs: 1000,

@@ -12,6 +12,9 @@ import { guestClaimLines, sum, timelineSummary, writeSummary, type Summary } fro
 import { WorkerHandle, within } from '../worker-handle.js';
 import type { VisualizeStats } from '../workers/visualize.js';
 
+/** How long a (re)started server holds its timeline: covers its guests' reconnect and resend. */
+export const DEFAULT_STARTUP_HOLD_NS = 3_000_000_000n;
+
 /** The default listen address: any CID, port 11451 (see README: the C++ original really used 47916). */
 export const DEFAULT_LISTEN = 'vsock://any:11451';
 
@@ -30,6 +33,8 @@ export interface ServerOptions {
   limits?: HostLimits;
   /** Lateness bound of the merge, ns. */
   latenessNs: bigint;
+  /** Release nothing for this long after start, ns (default 3 s): guests resending after a restart stay in order. */
+  startupHoldNs?: bigint;
   /** Print the merged timeline on stdout. */
   console: boolean;
   /** Colour sources on the console. */
@@ -63,6 +68,7 @@ export const serverSpec: CommandSpec = {
     'allow-cid': { type: 'string', value: 'LIST', help: 'accept only these guest CIDs (comma-separated; vsock only)' },
     rate: { type: 'string', value: 'R', help: 'host hook events per second (default 200; 0: no host events)' },
     'lateness-ms': { type: 'string', value: 'MS', help: 'longest an event waits for slower sources (default 1000)' },
+    'startup-hold-ms': { type: 'string', value: 'MS', help: 'release nothing for MS after start, so guests resending after a server restart stay in order (default 3000)' },
     quiet: { type: 'boolean', short: 'q', help: 'do not print the timeline (summary, export and metrics still work)' },
     status: { type: 'boolean', help: 'print a status line every second on stderr (default: when stderr is a terminal)' },
     ...HOST_LIMIT_FLAGS,
@@ -97,6 +103,7 @@ export async function runServer(opts: ServerOptions): Promise<Summary> {
     hookPort: toVisHook.port2,
     connectPort: toVisConnect.port2,
     latenessNs: opts.latenessNs,
+    startupHoldNs: opts.startupHoldNs ?? DEFAULT_STARTUP_HOLD_NS,
     console: opts.console,
     color: opts.color,
     exportPath: opts.exportPath,

@@ -8,7 +8,7 @@
  * the exporters are closed.
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
-import { ConsoleExporter, JsonlExporter, PerfettoExporter, Timeline, type TraceEvent, type TraceExporter } from '@vsock-rpc/trace';
+import { ConsoleExporter, JsonlExporter, PerfettoExporter, Timeline, TraceFieldNames, type TraceEvent, type TraceExporter } from '@vsock-rpc/trace';
 import { ack, type HookBatch, type TraceAcksMessage } from '../channel.js';
 import { envtestRegistry } from '../envtest-metrics.js';
 import type { ConnectMessage } from './server-connect.js';
@@ -25,6 +25,8 @@ export interface VisualizeConfig {
   exportPath: string | undefined;
   /** Source name of the host's own events. */
   hostSource: string;
+  /** Release nothing for this long after start (ns), so that guests' resends after a restart are in order. */
+  startupHoldNs: bigint;
 }
 
 /** What visualize reports. */
@@ -48,11 +50,18 @@ const exportOut = cfg.exportPath === undefined
     : new JsonlExporter({ output: cfg.exportPath });
 if (exportOut) outputs.push(exportOut);
 
+// A restarted server holds its timeline for a few seconds, so that what its guests resend after
+// reconnecting (older than anything it has) is merged in order instead of arriving late.
 const timeline = new Timeline({
   latenessNs: cfg.latenessNs,
+  startupHoldNs: cfg.startupHoldNs,
   onEvents: (events: TraceEvent[]) => {
     for (const o of outputs) o.write(events);
   },
+  // A late event is not in the ordered timeline (console), but it did arrive and it is
+  // acknowledged: the export keeps it, marked `late`, so that nothing acknowledged is missing
+  // from the record (packages/trace/README.md, "Delivery").
+  onLate: (e: TraceEvent) => exportOut?.write([{ ...e, fields: { ...e.fields, [TraceFieldNames.late]: true } }]),
 });
 timeline.addSource(cfg.hostSource);
 

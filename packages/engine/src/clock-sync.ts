@@ -1,7 +1,7 @@
 /**
  * Clock synchronisation over a connection: bursts of CLOCK_REQUEST/CLOCK_RESPONSE exchanges
  * (PROTOCOL.md §4), the minimum-delay sample of each burst, periodic resync and drift across
- * syncs (DESIGN.md "Clock"). The arithmetic lives in {@link ./clock.ts}.
+ * syncs (ARCHITECTURE.md "Clock sync"). The arithmetic lives in {@link ./clock.ts}.
  */
 import { EventEmitter } from 'node:events';
 import { VsockRpcError } from '@vsock-rpc/wire';

@@ -1,5 +1,5 @@
 /**
- * Clock arithmetic: pure functions on bigint nanoseconds, no I/O (DESIGN.md "Clock",
+ * Clock arithmetic: pure functions on bigint nanoseconds, no I/O (ARCHITECTURE.md "Clock sync",
  * PROTOCOL.md §4). {@link ./clock-sync.ts} drives the exchanges; this module only computes.
  *
  * Conventions, everywhere in this module:

@@ -35,7 +35,8 @@ interface PendingFrame {
  * 2. calls (REQUEST, RESPONSE, ERROR): bounded elsewhere by the in-flight call limits.
  * 3. events: the bounded {@link EventQueue} with its full-queue policy.
  *
- * Lanes 2 and 3 are drained on `setImmediate`, so every `send` of one tick shares one write.
+ * Calls (lane 2) are flushed at the end of the tick (process.nextTick), events (lane 3) on
+ * `setImmediate`: a round trip does not wait a whole loop turn, and every `send` of one tick shares one write.
  */
 export class FrameWriter {
   readonly #socket: Duplex;

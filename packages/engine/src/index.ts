@@ -6,7 +6,7 @@
 export { ClientEngine, type ClientEngineOptions } from './client-engine.js';
 export { ServerEngine, type ServerEngineOptions, type PeerHandle } from './server-engine.js';
 export { EngineBase, type EngineOptions, type TypedEvent, type TypedHandler } from './engine-base.js';
-export { Connection, compareHello, type ConnectionOptions, type ConnectionStats, type CallOptions, type ClockSample, type ReceivedEvent } from './connection.js';
+export { Connection, compareHello, type ConnectionState, type ConnectionOptions, type ConnectionStats, type CallOptions, type ClockSample, type ReceivedEvent } from './connection.js';
 export { EventQueue, type EventQueueOptions, type EventQueueStats, type QueuePolicy } from './event-queue.js';
 export { Inbox } from './inbox.js';
 export { FrameWriter, type FrameWriterOptions } from './frame-writer.js';

@@ -7,7 +7,7 @@
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { ControlType, Kind } from '@vsock-rpc/wire';
-import { GoawayError, type ServerEngine } from '../src/index.js';
+import { GoawayError, type ConnectionState, type ServerEngine } from '../src/index.js';
 import { ConnectionSlots } from '../src/connection-slots.js';
 import {
   connectClient,
@@ -158,7 +158,7 @@ describe('connection slots (tcp: one remote IP is one peer)', () => {
 });
 
 describe('ConnectionSlots', () => {
-  type Fake = { state: string; idleMs: number };
+  type Fake = { state: ConnectionState; idleMs: number };
   it('keeps per-key counts, removes empty keys, and picks handshake before idle, biggest key first', () => {
     const slots = new ConnectionSlots<Fake>();
     const a1: Fake = { state: 'open', idleMs: 500 };

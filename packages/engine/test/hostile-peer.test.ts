@@ -73,10 +73,15 @@ describe.each(TRANSPORTS)('a hostile peer over %s', (transport) => {
   // Enough requests that their answers (≥ 8 MB) overflow the kernel's socket buffers, which on
   // loopback TCP grow to a few MB: only past them does anything pile up in the server.
   it.each([
-    ['PING', () => encodeFrame(Kind.CONTROL, ControlType.PING, 7, Buffer.alloc(0)), ControlType.PONG, 700_000],
-    ['CLOCK_REQUEST', () => encodeFrame(Kind.CONTROL, ControlType.CLOCK_REQUEST, 7, Buffer.alloc(8)), ControlType.CLOCK_RESPONSE, 300_000],
-  ])('a %s flood that never reads its answers: the server stops reading, then answers all once the peer reads', async (_name, frame, answer, count) => {
-    const server = await startServer(transport, { maxUnreadBytes: 64 * 1024 });
+    ['PING', () => encodeFrame(Kind.CONTROL, ControlType.PING, 7, Buffer.alloc(0)), ControlType.PONG, 700_000, 'unread'],
+    ['CLOCK_REQUEST', () => encodeFrame(Kind.CONTROL, ControlType.CLOCK_REQUEST, 7, Buffer.alloc(8)), ControlType.CLOCK_RESPONSE, 300_000, 'unread'],
+    // Each is refused with an ERROR frame (UNKNOWN_METHOD): refusals count as unread answers too.
+    // They wait in the call lane, bounded by maxConcurrentCalls ('replies'), not in the socket.
+    ['REQUEST for an unknown method', () => encodeFrame(Kind.REQUEST, 0xfe00, 7, pack({})), 0xfe00, 150_000, 'replies'],
+  ])('a %s flood that never reads its answers: the server stops reading, then answers all once the peer reads', async (_name, frame, answer, count, reason) => {
+    // Urgent answers (PONG, CLOCK_RESPONSE) are bounded by the unread bytes in the socket; a small
+    // bound here reaches it with fewer frames. Call answers are bounded by the call lane.
+    const server = await startServer(transport, reason === 'unread' ? { maxUnreadBytes: 64 * 1024 } : {});
     const url = urlOf(server);
     const peer = await nonReadingPeer(url, server);
     const one = frame();
@@ -84,7 +89,7 @@ describe.each(TRANSPORTS)('a hostile peer over %s', (transport) => {
     for (let i = 0; i < count / 1000; i++) peer.socket.write(burst);
     // Once its unread answers pass the bound, the server stops reading from this peer, and
     // what it has read stays below what was sent.
-    await waitFor(() => rawPeerHandle(server).stats().readPaused.includes('unread'), 'the server to stop reading');
+    await waitFor(() => rawPeerHandle(server).stats().readPaused.includes(reason), `the server to stop reading ('${reason}')`);
     expect(rawPeerHandle(server).stats().bytesIn).toBeLessThan(count * one.length);
     await goodClientWorks(url);
     // It was slowed, not dropped: once the peer reads, every request is answered.

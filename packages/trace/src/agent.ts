@@ -6,7 +6,7 @@
  */
 import { ClientEngine, type ClientEngineOptions } from '@vsock-rpc/engine';
 import { traceRegistry, type TraceAgentStatus, type TraceClockReport, type TraceRegistry } from './registry.js';
-import type { TraceBatch, TraceBatchEvent, TraceFields } from './schema.js';
+import { MAX_BATCH_EVENTS, MAX_FIELD_NAME_LENGTH, MAX_FIELDS, MAX_TEXT_LENGTH, type TraceBatch, type TraceBatchEvent, type TraceFields } from './schema.js';
 
 /** An address as the engine takes it (a string like 'vsock://2:11451', or a parsed address). */
 type TransportAddress = ClientEngine<TraceRegistry>['address'];
@@ -34,8 +34,14 @@ export interface TraceAgentOptions extends Omit<ClientEngineOptions<TraceRegistr
    * collector (kept to be resent after a reconnect). More are dropped and counted.
    */
   maxBuffered?: number;
-  /** Most events per batch (default 1024); a full batch is sent without waiting for the timer. */
+  /** Most events per batch (default 1024, at most 4096: MAX_BATCH_EVENTS); a full batch is sent without waiting for the timer. */
   maxBatch?: number;
+  /**
+   * Most bytes per batch, estimated (default 64 KiB): a batch is cut at whichever of `maxBatch`
+   * and this comes first, so it stays far below a collector's maxFrame (envtest's is 256 KiB).
+   * An event larger than this goes alone.
+   */
+  maxBatchBytes?: number;
   /** Batching interval, ms (default 10): the longest an event waits in the agent. */
   batchIntervalMs?: number;
   /** Send an empty batch with a watermark after this many idle ms (default 100; 0: never). */
@@ -69,8 +75,13 @@ export interface TraceAgentStats {
   resent: number;
   /** Events the collector acknowledged: delivered and accounted for on the host. */
   acknowledged: number;
-  /** Events dropped here: the buffer was full, or the agent closed before they could be sent. */
+  /**
+   * Events dropped here: the buffer was full, the agent closed before they could be sent, or the
+   * event broke the trace schema's bounds (counted in `invalid` as well).
+   */
   dropped: number;
+  /** Events refused at `emit` for breaking the schema's bounds (a kind over 256, a text over 4096, …). */
+  invalid: number;
   /** Events sent but never acknowledged when the agent closed: they may or may not have arrived. */
   unconfirmed: number;
   /** Events sent and awaiting an acknowledgement (part of `buffered`). */
@@ -129,6 +140,7 @@ export class TraceAgent {
   readonly #ackWaiters: (() => void)[] = [];
   readonly #maxBuffered: number;
   readonly #maxBatch: number;
+  readonly #maxBatchBytes: number;
   readonly #intervalMs: number;
   readonly #heartbeatMs: number;
   readonly #autoWatermark: boolean;
@@ -151,6 +163,7 @@ export class TraceAgent {
   #acknowledged = 0;
   #unconfirmed = 0;
   #dropped = 0;
+  #invalid = 0;
   #clamped = 0;
   #batches = 0;
   #heartbeats = 0;
@@ -160,7 +173,8 @@ export class TraceAgent {
     this.engine = engine;
     this.name = options.name;
     this.#maxBuffered = Math.max(1, options.maxBuffered ?? 65_536);
-    this.#maxBatch = Math.max(1, options.maxBatch ?? 1024);
+    this.#maxBatch = Math.min(Math.max(1, options.maxBatch ?? 1024), MAX_BATCH_EVENTS);
+    this.#maxBatchBytes = Math.max(1024, options.maxBatchBytes ?? 64 * 1024);
     this.#intervalMs = Math.max(1, options.batchIntervalMs ?? 10);
     this.#heartbeatMs = options.heartbeatMs ?? 100;
     this.#autoWatermark = (options.watermark ?? 'auto') === 'auto';
@@ -199,6 +213,12 @@ export class TraceAgent {
   emit(event: AgentEvent = {}): boolean {
     this.#emitted++;
     if (this.#closed || this.#buf.length + this.#unacked >= this.#maxBuffered) {
+      this.#dropped++;
+      return false;
+    }
+    // Checked here, not at send time: one event over the bounds must not sink its whole batch.
+    if (!withinBounds(event)) {
+      this.#invalid++;
       this.#dropped++;
       return false;
     }
@@ -300,6 +320,7 @@ export class TraceAgent {
       resent: this.#resent,
       acknowledged: this.#acknowledged,
       dropped: this.#dropped,
+      invalid: this.#invalid,
       unconfirmed: this.#unconfirmed,
       unacked: this.#unacked,
       clamped: this.#clamped,
@@ -362,7 +383,7 @@ export class TraceAgent {
           if (!this.engine.connected) return;
           if (this.#resendAt < this.#sentq.length) {
             // Unacknowledged events first, in seq order, so the collector sees no reordering.
-            const end = Math.min(this.#sentq.length, this.#resendAt + this.#maxBatch);
+            const end = this.#resendAt + batchLength(this.#sentq, this.#resendAt, this.#maxBatch, this.#maxBatchBytes);
             const events = this.#sentq.slice(this.#resendAt, end);
             this.#resendAt = end;
             this.#resent += events.length;
@@ -375,7 +396,7 @@ export class TraceAgent {
           if (this.#buf.length === 0 && !heartbeat) return;
           const model = this.engine.clock.model;
           if (model === undefined) return; // not synced yet: events wait (bounded) for the first sync
-          const take = this.#buf.splice(0, this.#maxBatch);
+          const take = this.#buf.splice(0, batchLength(this.#buf, 0, this.#maxBatch, this.#maxBatchBytes));
           const batch = this.#makeBatch(take, model);
           heartbeat = false;
           if (batch === undefined) return;
@@ -470,7 +491,7 @@ export class TraceAgent {
 
 /** Options that are the agent's own, not the engine's. */
 const AGENT_KEYS = [
-  'connect', 'name', 'maxBuffered', 'maxBatch', 'batchIntervalMs', 'heartbeatMs', 'statusIntervalMs', 'watermark', 'watermarkLagNs', 'clockTimeoutMs',
+  'connect', 'name', 'maxBuffered', 'maxBatch', 'maxBatchBytes', 'batchIntervalMs', 'heartbeatMs', 'statusIntervalMs', 'watermark', 'watermarkLagNs', 'clockTimeoutMs',
 ] as const satisfies readonly (keyof TraceAgentOptions)[];
 
 /**
@@ -508,4 +529,41 @@ export async function createTraceAgent(options: TraceAgentOptions): Promise<Trac
     throw err;
   }
   return new TraceAgent(engine, options);
+}
+
+/** Whether an event fits the trace schema's bounds (schema.ts): its kind, text and fields. */
+function withinBounds(e: AgentEvent): boolean {
+  if (e.kind !== undefined && e.kind.length > 256) return false;
+  if (e.text !== undefined && e.text.length > MAX_TEXT_LENGTH) return false;
+  if (e.fields === undefined) return true;
+  let n = 0;
+  for (const k in e.fields) {
+    if (++n > MAX_FIELDS || k.length > MAX_FIELD_NAME_LENGTH) return false;
+    const v = e.fields[k];
+    if (typeof v === 'string' && v.length > MAX_TEXT_LENGTH) return false;
+  }
+  return true;
+}
+
+/** The msgpack size of an event, estimated from above (3 bytes per UTF-16 unit, 9 per number). */
+function estimateBytes(e: { kind: string; text?: string | undefined; fields?: TraceFields | undefined }): number {
+  let n = 64 + 3 * e.kind.length + (e.text === undefined ? 0 : 3 * e.text.length + 6);
+  if (e.fields !== undefined) {
+    for (const k in e.fields) {
+      const v = e.fields[k];
+      n += 3 * k.length + 2 + (typeof v === 'string' ? 3 * v.length + 5 : 9);
+    }
+  }
+  return n;
+}
+
+/** How many events from `list[start]` on make one batch: at most `maxEvents` and `maxBytes` (at least one). */
+function batchLength(list: readonly { kind: string; text?: string | undefined; fields?: TraceFields | undefined }[], start: number, maxEvents: number, maxBytes: number): number {
+  const end = Math.min(list.length, start + maxEvents);
+  let bytes = 0;
+  for (let i = start; i < end; i++) {
+    bytes += estimateBytes(list[i]!);
+    if (bytes > maxBytes) return Math.max(1, i - start);
+  }
+  return end - start;
 }

@@ -28,6 +28,10 @@ export {
   TraceFieldNames,
   TraceSchemas,
   MAX_SOURCE_LENGTH,
+  MAX_TEXT_LENGTH,
+  MAX_FIELDS,
+  MAX_FIELD_NAME_LENGTH,
+  MAX_BATCH_EVENTS,
   eventsFromBatch,
   batchFromEvents,
 } from './schema.js';

@@ -65,6 +65,14 @@ export interface WatermarkMergeOptions {
    * resurrect a source that will never advance again.
    */
   autoAddSources?: boolean;
+  /**
+   * Release nothing (but by the buffer bound or `flush`) for this long after the merge is made,
+   * ns (default 0). A collector restarted while its agents were sending sets it to cover their
+   * reconnect: what they resend is older than anything the new collector has, and without the
+   * hold the first events it released (its own, or a quicker guest's) would make the whole
+   * resent backlog late. envtest's server uses 3 s.
+   */
+  startupHoldNs?: bigint;
 }
 
 /** Counters and state of a {@link WatermarkMerge}. */
@@ -239,6 +247,8 @@ export class WatermarkMerge {
   private readonly onRejected: ((event: TraceEvent, reason: RejectReason) => void) | undefined;
   private readonly autoAdd: boolean;
   private releasedTs: bigint | null = null;
+  /** Host time before which nothing is released by watermark or lateness (startupHoldNs). */
+  private holdUntil: bigint | null = null;
   /** Sources with at least one buffered event. */
   private nBufferedSources = 0;
   private nPushed = 0;
@@ -262,6 +272,7 @@ export class WatermarkMerge {
     this.minShare = Math.min(this.maxBuffered, options.minSourceShare ?? 1000);
     this.maxFutureNs = options.maxFutureNs ?? this.latenessNs + 1_000_000_000n;
     this.retired = new RetiredSources(options.maxRetiredSources ?? DEFAULT_MAX_RETIRED_SOURCES);
+    if (options.startupHoldNs !== undefined && options.startupHoldNs > 0n) this.holdUntil = this.now() + options.startupHoldNs;
     if (this.maxFutureNs < 0n) throw new RangeError(`WatermarkMerge: maxFutureNs must be ≥ 0, got ${this.maxFutureNs}`);
     if (this.latenessNs < 0n) {
       throw new RangeError(`WatermarkMerge: latenessNs must be ≥ 0, got ${this.latenessNs}`);
@@ -433,7 +444,9 @@ export class WatermarkMerge {
    */
   nextDeadline(): bigint | undefined {
     const top = this.heap.peek();
-    return top === undefined ? undefined : top.ts + this.latenessNs;
+    if (top === undefined) return undefined;
+    const byLateness = top.ts + this.latenessNs;
+    return this.holdUntil !== null && this.holdUntil > byLateness ? this.holdUntil : byLateness;
   }
 
   /**
@@ -537,6 +550,10 @@ export class WatermarkMerge {
   private releaseReady(out: TraceEvent[]): TraceEvent[] {
     const heap = this.heap;
     if (heap.size === 0) return out;
+    if (this.holdUntil !== null) {
+      if (this.now() < this.holdUntil) return out;
+      this.holdUntil = null;
+    }
     // Minimum watermark over active sources; with no active source nothing holds back.
     let holdAll = false;
     let minWm: bigint | null = null;

@@ -5,7 +5,7 @@
  * types below derive from them, and the wire registry (later) will register
  * {@link TraceBatch} under a TYPE_ id so inbound batches are validated by a compiled checker.
  *
- * All nanosecond quantities are `bigint` end to end (see DESIGN.md, "Registry"): a host
+ * All nanosecond quantities are `bigint` end to end (PROTOCOL.md §3: a bigint travels as a 64-bit integer): a host
  * monotonic clock reading already exceeds 2^53 ns after ~104 days of uptime, and clock
  * offsets between guest and host can be arbitrary, so `number` would silently lose precision.
  *
@@ -16,15 +16,33 @@ import { Type, type Static } from '@sinclair/typebox';
 /** Upper bound on a source name; keeps per-source maps and exporter labels sane. */
 export const MAX_SOURCE_LENGTH = 256;
 
+/*
+ * Bounds a collector relies on: every string, map and array a guest sends has a declared
+ * maximum, so the wire's shape check refuses an oversized one at its header byte and the
+ * decoding cost of any batch stays proportional to a small frame (ARCHITECTURE.md, "A guest is
+ * hostile"). An agent refuses (and counts) an event over them at `emit`, never at send time.
+ */
+/** Longest `text` of an event, and longest string value of a field (UTF-16 code units). */
+export const MAX_TEXT_LENGTH = 4096;
+/** Most entries in an event's `fields`. */
+export const MAX_FIELDS = 16;
+/**
+ * Longest field name. (TypeBox's record keys carry no length, so the wire does not check it:
+ * the agent refuses longer names, and the collector's maxFrame bounds the rest.)
+ */
+export const MAX_FIELD_NAME_LENGTH = 64;
+/** Most events in one trace batch. */
+export const MAX_BATCH_EVENTS = 4096;
+
 /** A value in {@link TraceEvent.fields}: string, number, boolean or bigint. */
 export const TraceFieldValue = Type.Union(
-  [Type.String(), Type.Number(), Type.Boolean(), Type.BigInt()],
+  [Type.String({ maxLength: MAX_TEXT_LENGTH }), Type.Number(), Type.Boolean(), Type.BigInt()],
 );
 /** Static type of {@link TraceFieldValue}. */
 export type TraceFieldValue = Static<typeof TraceFieldValue>;
 
 /** Free-form structured payload of an event: a record of string → {@link TraceFieldValue}. */
-export const TraceFields = Type.Record(Type.String(), TraceFieldValue);
+export const TraceFields = Type.Record(Type.String(), TraceFieldValue, { maxProperties: MAX_FIELDS });
 /** Static type of {@link TraceFields}. */
 export type TraceFields = Static<typeof TraceFields>;
 
@@ -37,6 +55,11 @@ export const TraceFieldNames = {
    * span that STARTS at `ts` (Perfetto exporter emits a complete event, `ph:'X'`).
    */
   durationNs: 'durationNs',
+  /**
+   * `true` on an event a collector wrote to its export out of timeline order: it arrived after
+   * later events had been released (late), so it is kept, marked, rather than lost.
+   */
+  late: 'late',
 } as const;
 
 /** The properties shared by {@link TraceEvent} and {@link TraceBatchEvent}. */
@@ -55,7 +78,7 @@ const eventProperties = {
   /** Event kind, e.g. `'message'`. Used as category by exporters. */
   kind: Type.String({ maxLength: 256 }),
   /** Human-readable text (the original demo's message string). */
-  text: Type.Optional(Type.String()),
+  text: Type.Optional(Type.String({ maxLength: MAX_TEXT_LENGTH })),
   /** Structured fields. */
   fields: Type.Optional(TraceFields),
 };
@@ -104,7 +127,7 @@ export type TraceBatchEvent = Static<typeof TraceBatchEvent>;
 export const TraceBatch = Type.Object(
   {
     source: Type.String({ minLength: 1, maxLength: MAX_SOURCE_LENGTH }),
-    events: Type.Array(TraceBatchEvent),
+    events: Type.Array(TraceBatchEvent, { maxItems: MAX_BATCH_EVENTS }),
     watermark: Type.Optional(Type.BigInt()),
   },
   { additionalProperties: false },

@@ -68,6 +68,8 @@ export interface TimelineOptions {
   onLate?: (event: TraceEvent) => void;
   /** Bound on events waiting for the async iterator (default 100 000); more are dropped and counted. */
   maxQueued?: number;
+  /** Release nothing for this long after start, ns (default 0): see `WatermarkMergeOptions.startupHoldNs`. */
+  startupHoldNs?: bigint;
   /** How far ahead of the host clock an event may be (see `WatermarkMergeOptions.maxFutureNs`). */
   maxFutureNs?: bigint;
   /** Floor of a source's share of the merge buffer (see `WatermarkMergeOptions.minSourceShare`). */
@@ -199,6 +201,7 @@ export class Timeline {
       maxBuffered: options.maxBuffered,
       now: this.#now,
       autoAddSources: false,
+      startupHoldNs: options.startupHoldNs,
       maxFutureNs: options.maxFutureNs,
       minSourceShare: options.minSourceShare,
       // The merge keeps late/future/overflow per source with the same bound as ours.

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ServerEngine } from '@vsock-rpc/engine';
-import { createCollector, createTraceAgent, traceRegistry, TraceTypeIds, type TraceEvent } from '../src/index.js';
+import { MAX_FIELDS, MAX_TEXT_LENGTH, createCollector, createTraceAgent, traceRegistry, TraceTypeIds, type TraceEvent } from '../src/index.js';
 
 let dir: string;
 const quiet = { logger: null } as const;
@@ -45,6 +45,36 @@ describe('agent ↔ collector delivery', () => {
     expect(agent.stats()).toMatchObject({ emitted: 500, acknowledged: 500, dropped: 0, unconfirmed: 0, buffered: 0 });
     await collector.close();
     expect(collector.stats().bySource['g']).toMatchObject({ events: 500, acked: 499, duplicates: 0 });
+  });
+
+  it('an event over the schema bounds is refused at emit and counted; the rest of its batch arrives', async () => {
+    const listen = `unix://${join(dir, 'bounds.sock')}`;
+    const collector = await createCollector({ listen, ...quiet });
+    const agent = await createTraceAgent({ connect: listen, name: 'b', ...quiet });
+    const fields = Object.fromEntries(Array.from({ length: MAX_FIELDS + 1 }, (_, i) => [`f${i}`, i]));
+    expect(agent.emit({ text: 'ok 1' })).toBe(true);
+    expect(agent.emit({ text: 'x'.repeat(MAX_TEXT_LENGTH + 1) })).toBe(false);
+    expect(agent.emit({ kind: 'k'.repeat(257) })).toBe(false);
+    expect(agent.emit({ fields })).toBe(false);
+    expect(agent.emit({ fields: { long: 'y'.repeat(MAX_TEXT_LENGTH + 1) } })).toBe(false);
+    expect(agent.emit({ text: 'ok 2', fields: { n: 1 } })).toBe(true);
+    await agent.close();
+    expect(agent.stats()).toMatchObject({ emitted: 6, acknowledged: 2, dropped: 4, invalid: 4, unconfirmed: 0 });
+    await collector.close();
+    expect(collector.stats().bySource['b']).toMatchObject({ events: 2 });
+  });
+
+  it('batches are cut by size as well as count, so large events stay under a small maxFrame', async () => {
+    const listen = `unix://${join(dir, 'bytes.sock')}`;
+    const collector = await createCollector({ listen, maxFrame: 64 * 1024, ...quiet });
+    const agent = await createTraceAgent({ connect: listen, name: 'big', maxBatchBytes: 32 * 1024, ...quiet });
+    for (let i = 0; i < 100; i++) expect(agent.emit({ text: String(i % 10).repeat(MAX_TEXT_LENGTH) })).toBe(true);
+    await agent.close();
+    // ~12 KiB each by the estimate: at most 2 per 32 KiB batch, and every one arrives.
+    expect(agent.stats()).toMatchObject({ emitted: 100, acknowledged: 100, dropped: 0, unconfirmed: 0 });
+    expect(agent.stats().batches).toBeGreaterThanOrEqual(50);
+    await collector.close();
+    expect(collector.stats().bySource['big']).toMatchObject({ events: 100 });
   });
 
   it('a collector restarted mid-stream gets every event once, across both runs; the agent resends what was not acked', async () => {

@@ -4,6 +4,7 @@ import { DecodeError, SchemaViolationError } from './errors.js';
 import { packerFor, unpack } from './msgpack.js';
 import { mayContainUndefined } from './schema-shape.js';
 import { FALLBACK, compileFlatCodec, type FlatCodec } from './flat-codec.js';
+import { compileShapeGate, type ShapeGate } from './shape-gate.js';
 import type { MessageEntry, MethodEntry, MessageName, MessageOf, MethodName, Registry, RequestOf, ResponseOf } from './registry.js';
 
 /** Options of a {@link Codec}. */
@@ -128,8 +129,32 @@ export class Codec<Reg extends Registry = Registry> {
   }
 }
 
-/** Decodes `payload` and checks it with `check`; the typed errors name `typeName`. */
+// One shape gate per compiled checker, built on first use (see shape-gate.ts).
+const gates = new WeakMap<TypeCheck<TSchema>, ShapeGate>();
+
+/** The shape gate of a checker's schema: compiled once, then cached with the checker. */
+export function gateFor(check: TypeCheck<TSchema>): ShapeGate {
+  let gate = gates.get(check);
+  if (!gate) {
+    gate = compileShapeGate(check.Schema());
+    gates.set(check, gate);
+  }
+  return gate;
+}
+
+/**
+ * Decodes `payload` and checks it with `check`; the typed errors name `typeName`. The bytes
+ * first pass the schema's shape gate, which refuses a payload that cannot fit the schema before
+ * anything is built from it (issue 11: a 16 MiB bin where an object is expected used to cost
+ * seconds and a gigabyte), so a refusal costs at most one pass over the bytes.
+ */
 export function decodeWith(check: TypeCheck<TSchema>, typeName: string, payload: Uint8Array, start?: number, end?: number, aliasBinary = false): unknown {
+  const refusal = gateFor(check).check(payload, start ?? 0, end ?? payload.length);
+  if (refusal) {
+    throw refusal.kind === 'decode'
+      ? new DecodeError(typeName, `not one well-formed MessagePack value (${refusal.detail})`)
+      : new SchemaViolationError(typeName, refusal.path, refusal.detail, 'inbound');
+  }
   let value: unknown;
   try {
     value = start === undefined || start === end ? unpack(payload.subarray(start ?? 0, end), undefined, undefined, aliasBinary) : unpack(payload, start, end, aliasBinary);
