@@ -1,11 +1,12 @@
 import { dial, formatAddress, type TransportAddress } from '@vsock-rpc/vsock';
 import type { MessageName, MessageOf, MethodName, Registry, RequestOf, ResponseOf } from '@vsock-rpc/wire';
-import { Codec, VsockRpcError } from '@vsock-rpc/wire';
+import { Codec, DEFAULT_MAX_FRAME, VsockRpcError } from '@vsock-rpc/wire';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { ClockSync, type SyncOptions, type SyncResult } from './clock-sync.js';
 import { Connection, type CallOptions, type ClockSample } from './connection.js';
 import { EngineBase, type EngineOptions } from './engine-base.js';
 import { ConnectionClosedError, HelloMismatchError } from './errors.js';
+import { encodeEvent } from './event-encoder.js';
 import { EventQueue } from './event-queue.js';
 import type { PeerContext } from './peer.js';
 
@@ -61,6 +62,8 @@ export class ClientEngine<Reg extends Registry> extends EngineBase<Reg> {
   #reconnectTimer: NodeJS.Timeout | undefined;
   #connectAbort = new AbortController();
   #connects = 0;
+  /** The last server's maxFrame (the protocol default before the first): offline sends are checked against it. */
+  #peerMaxFrame = DEFAULT_MAX_FRAME;
 
   private constructor(address: TransportAddress | string, options: ClientEngineOptions<Reg>) {
     super(options, 'client');
@@ -74,7 +77,7 @@ export class ClientEngine<Reg extends Registry> extends EngineBase<Reg> {
       queueDepth: () => this.queue.length,
       dropped: () => {
         const s = this.queue.stats();
-        return { oldest: s.droppedOldest, newest: s.droppedNewest, rejected: s.rejected, offline: this.#droppedOffline };
+        return { oldest: s.droppedOldest, newest: s.droppedNewest, rejected: s.rejected, offline: this.#droppedOffline, oversized: s.droppedOversized };
       },
       connections: () => (this.connected ? 1 : 0),
     };
@@ -130,14 +133,14 @@ export class ClientEngine<Reg extends Registry> extends EngineBase<Reg> {
     if (this.#closed) throw new ConnectionClosedError('engine is closed');
     const c = this.#connection;
     if (c && c.state === 'open') return c.send(type, value);
-    // Disconnected: encode now (so errors surface at the call site), then queue or drop.
-    const entry = this.registry.message(type);
-    const payload = this.#codecEncode(entry.name, value);
+    // Disconnected: encode and check now, exactly as a live connection does (against the last
+    // peer's maxFrame), so errors surface at the call site; then queue or drop.
+    const { id, payload } = encodeEvent(this.#codec, type, value, this.#peerMaxFrame);
     if ((this.#options.offline ?? 'queue') === 'drop') {
       this.#droppedOffline++;
       return;
     }
-    return this.queue.push(entry.id, payload);
+    return this.queue.push(id, payload);
   }
 
   /** The original's `sendMesg`: the same as {@link send}. */
@@ -251,6 +254,7 @@ export class ClientEngine<Reg extends Registry> extends EngineBase<Reg> {
       if (this.listenerCount('eventError') > 0) this.emit('eventError', err);
     });
     const peer = await connection.ready;
+    this.#peerMaxFrame = connection.peerMaxFrame;
     this.#attempt = 0;
     this.#connects++;
     if (this.#options.clock !== false) {
@@ -312,10 +316,5 @@ export class ClientEngine<Reg extends Registry> extends EngineBase<Reg> {
       this.on('connected', onConnected);
       signal?.addEventListener('abort', onAbort, { once: true });
     });
-  }
-
-  #codecEncode(name: string, value: unknown): Buffer {
-    // Same codec rules as a live connection (outbound validation on).
-    return this.#codec.encodeEntry(this.registry.message(name), value);
   }
 }

@@ -12,7 +12,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
-import { CONTROL_NAMES, ControlType, DEFAULT_MAX_FRAME, FrameDecoder, FrameTooLargeError, Kind, MAX_FRAME_CEILING } from '@vsock-rpc/wire';
+import { CONTROL_NAMES, ControlType, DEFAULT_MAX_FRAME, FrameDecoder, Kind, MAX_FRAME_CEILING } from '@vsock-rpc/wire';
 import { ProtocolError, RESERVED_ID_MIN, VsockRpcError, type Frame } from '@vsock-rpc/wire';
 import type { CallOptions, ClockSample, ConnectionOptions, ConnectionStats } from './connection-options.js';
 import { SharedCore } from './connection-core.js';
@@ -26,6 +26,7 @@ import { HELLO_MAX, Handshake, ProtocolErrorBeforeHello } from './handshake.js';
 import { IncomingCalls } from './incoming-calls.js';
 import { OutgoingCalls } from './outgoing-calls.js';
 import type { PeerContext } from './peer.js';
+import { encodeEvent } from './event-encoder.js';
 import { ReceiveGuard } from './receive-guard.js';
 
 export type { CallOptions, ClockSample, ConnectionOptions, ConnectionStats, ReceivedEvent } from './connection-options.js';
@@ -98,6 +99,11 @@ export class Connection extends EventEmitter {
     this.#handshake = new Handshake(core, this.#maxFrame); // arms its deadline, sends our HELLO
   }
 
+  /** The largest payload the peer accepts (its HELLO's maxFrame; the protocol default before it). */
+  get peerMaxFrame(): number {
+    return this.#core.peerMaxFrame;
+  }
+
   /** The peer, once the handshake is done. */
   get peer(): PeerContext | undefined {
     return this.#core.peer;
@@ -156,11 +162,8 @@ export class Connection extends EventEmitter {
    * @throws SchemaViolationError if the value breaks its schema; QueueFullError (policy 'error').
    */
   send(type: string, value: unknown): void | Promise<void> {
-    const core = this.#core;
-    const entry = core.codec.registry.message(type);
-    const payload = core.codec.encodeEntry(entry, value);
-    if (payload.length > core.peerMaxFrame) throw new FrameTooLargeError(payload.length, core.peerMaxFrame);
-    return this.queue.push(entry.id, payload);
+    const { id, payload } = encodeEvent(this.#core.codec, type, value, this.#core.peerMaxFrame);
+    return this.queue.push(id, payload);
   }
 
   /** Calls method `name`; resolves with the validated response. */
@@ -316,7 +319,9 @@ export class Connection extends EventEmitter {
     this.#guard.start();
     this.#resolveReady(peer);
     this.emit('ready', peer);
-    core.writer.open(); // and writes what was queued before the handshake (e.g. across a reconnect)
+    // Writes what was queued before the handshake (e.g. across a reconnect); a queued event too
+    // large for this peer is dropped and counted there, never sent to be refused.
+    core.writer.open(hello.maxFrame);
   }
 
   #onGoaway(payload: Buffer): void {

@@ -21,6 +21,8 @@ export interface EventQueueStats {
   readonly droppedOldest: number;
   readonly droppedNewest: number;
   readonly rejected: number;
+  /** Taken out to be written but larger than the peer of the moment accepts (its maxFrame is smaller than the last one's). */
+  readonly droppedOversized: number;
   readonly blocked: number;
 }
 
@@ -53,6 +55,7 @@ export class EventQueue {
   #droppedOldest = 0;
   #droppedNewest = 0;
   #rejected = 0;
+  #droppedOversized = 0;
   #blocked = 0;
 
   constructor(options: EventQueueOptions = {}) {
@@ -85,13 +88,19 @@ export class EventQueue {
       droppedOldest: this.#droppedOldest,
       droppedNewest: this.#droppedNewest,
       rejected: this.#rejected,
+      droppedOversized: this.#droppedOversized,
       blocked: this.#waiters.length,
     };
   }
 
-  /** Total events dropped by policy. */
+  /** Total events dropped: by policy, or too large for the peer they were taken out for. */
   get dropped(): number {
-    return this.#droppedOldest + this.#droppedNewest;
+    return this.#droppedOldest + this.#droppedNewest + this.#droppedOversized;
+  }
+
+  /** Counts an event the writer took out and could not send: too large for the current peer. */
+  countOversized(): void {
+    this.#droppedOversized++;
   }
 
   /**

@@ -52,6 +52,7 @@ export class FrameWriter {
   // After a GOAWAY, in either direction, no new event may leave (PROTOCOL.md §4): the event lane
   // stops and what is queued stays in the queue (a ClientEngine's queue outlives the connection).
   #eventsStopped = false;
+  #peerMaxFrame = Number.MAX_SAFE_INTEGER;
   // Only HELLO (and GOAWAY) may leave before the peer's HELLO is accepted (PROTOCOL.md §5).
   #open = false;
   /** Called after each write with frames and bytes per TYPE_ id (for metrics). */
@@ -102,8 +103,13 @@ export class FrameWriter {
     this.onWritten?.(type, kind, frame.length);
   }
 
-  /** Opens lanes 2 and 3: called once the handshake is done. */
-  open(): void {
+  /**
+   * Opens lanes 2 and 3: called once the handshake is done, with the peer's maxFrame. Events
+   * queued earlier (a ClientEngine's queue outlives a connection) may be larger than this peer
+   * takes: those are dropped and counted ('oversized') instead of closing the connection.
+   */
+  open(peerMaxFrame = Number.MAX_SAFE_INTEGER): void {
+    this.#peerMaxFrame = peerMaxFrame;
     this.#open = true;
     this.schedule();
   }
@@ -196,6 +202,10 @@ export class FrameWriter {
       while (!this.#eventsStopped && queue.length > 0 && enc.pendingBytes < this.#batchBytes) {
         const type = queue.peekType();
         const payload = queue.takePayload();
+        if (payload.length > this.#peerMaxFrame) {
+          queue.countOversized();
+          continue;
+        }
         enc.push(Kind.EVENT, type, 0, payload);
         if (onWritten) onWritten(type, Kind.EVENT, 12 + payload.length);
       }

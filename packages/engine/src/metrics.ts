@@ -70,7 +70,7 @@ export const UNKNOWN_LABEL = 'unknown';
 export const OTHER_CODE = 'OTHER';
 
 /** Why outbound events were dropped: the only label values of `dropped_events_total`. */
-export const DROP_REASONS = ['oldest', 'newest', 'rejected', 'offline'] as const;
+export const DROP_REASONS = ['oldest', 'newest', 'rejected', 'offline', 'oversized'] as const;
 /** One of {@link DROP_REASONS}. */
 export type DropReason = (typeof DROP_REASONS)[number];
 /** What an evicted connection was: the only label values of `connections_evicted_total`. */

@@ -95,13 +95,15 @@ export class ServerEngine<Reg extends Registry> extends EngineBase<Reg> {
         let oldest = 0;
         let newest = 0;
         let rejected = 0;
+        let oversized = 0;
         for (const c of this.#slots.connections()) {
           const s = c.queue.stats();
           oldest += s.droppedOldest;
           newest += s.droppedNewest;
           rejected += s.rejected;
+          oversized += s.droppedOversized;
         }
-        return { oldest, newest, rejected };
+        return { oldest, newest, rejected, oversized };
       },
       connections: () => this.#peers.size,
       evicted: () => ({ ...this.#evicted }),
