@@ -256,7 +256,6 @@ export class EngineMetrics {
   readonly #latency = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 });
   readonly #callHistogram: Histogram<string> | undefined;
   readonly #callChildren = new Map<string, { observe(value: number): void }>();
-  readonly #publisher: PromPublisher | undefined;
   readonly #sourceKey: string;
   #closed = false;
   /** The constant labels (e.g. role), which every series of this engine carries. */
@@ -314,7 +313,6 @@ export class EngineMetrics {
       );
     }
     publisher.sources.set(this.#sourceKey, this);
-    this.#publisher = publisher;
     this.#callHistogram = publisher.callHistogram;
   }
 

@@ -142,18 +142,18 @@ function before(a: TraceEvent, b: TraceEvent): boolean {
  * hot path at ≥100k events/s.
  */
 class EventHeap {
-  private readonly a: TraceEvent[] = [];
+  readonly #a: TraceEvent[] = [];
 
   get size(): number {
-    return this.a.length;
+    return this.#a.length;
   }
 
   peek(): TraceEvent | undefined {
-    return this.a[0];
+    return this.#a[0];
   }
 
   push(e: TraceEvent): void {
-    const a = this.a;
+    const a = this.#a;
     let i = a.length;
     a.push(e);
     while (i > 0) {
@@ -167,7 +167,7 @@ class EventHeap {
   }
 
   pop(): TraceEvent | undefined {
-    const a = this.a;
+    const a = this.#a;
     const top = a[0];
     const last = a.pop();
     if (top === undefined || last === undefined || a.length === 0) return top;
@@ -233,53 +233,53 @@ const DEFAULT_MAX_BUFFERED = 100_000;
  * order; the caller owns it.
  */
 export class WatermarkMerge {
-  private readonly heap = new EventHeap();
-  private readonly sourceStates = new Map<string, SourceState>();
-  private readonly counters = new Map<string, SourceCounters>();
-  private readonly retired: RetiredSources;
-  private readonly other = { late: 0, future: 0, overflow: 0 };
-  private readonly latenessNs: bigint;
-  private readonly maxBuffered: number;
-  private readonly minShare: number;
-  private readonly maxFutureNs: bigint;
-  private readonly now: () => bigint;
-  private readonly onLate: ((event: TraceEvent) => void) | undefined;
-  private readonly onRejected: ((event: TraceEvent, reason: RejectReason) => void) | undefined;
-  private readonly autoAdd: boolean;
-  private releasedTs: bigint | null = null;
+  readonly #heap = new EventHeap();
+  readonly #sourceStates = new Map<string, SourceState>();
+  readonly #counters = new Map<string, SourceCounters>();
+  readonly #retired: RetiredSources;
+  readonly #other = { late: 0, future: 0, overflow: 0 };
+  readonly #latenessNs: bigint;
+  readonly #maxBuffered: number;
+  readonly #minShare: number;
+  readonly #maxFutureNs: bigint;
+  readonly #now: () => bigint;
+  readonly #onLate: ((event: TraceEvent) => void) | undefined;
+  readonly #onRejected: ((event: TraceEvent, reason: RejectReason) => void) | undefined;
+  readonly #autoAdd: boolean;
+  #releasedTs: bigint | null = null;
   /** Host time before which nothing is released by watermark or lateness (startupHoldNs). */
-  private holdUntil: bigint | null = null;
+  #holdUntil: bigint | null = null;
   /** Sources with at least one buffered event. */
-  private nBufferedSources = 0;
-  private nPushed = 0;
-  private nReleased = 0;
-  private nForced = 0;
-  private nLate = 0;
-  private nFuture = 0;
-  private nOverflow = 0;
+  #nBufferedSources = 0;
+  #nPushed = 0;
+  #nReleased = 0;
+  #nForced = 0;
+  #nLate = 0;
+  #nFuture = 0;
+  #nOverflow = 0;
 
   /**
    * @param options - see {@link WatermarkMergeOptions}.
    * @throws RangeError if `latenessNs` is negative or `maxBuffered` is not a positive integer.
    */
   constructor(options: WatermarkMergeOptions = {}) {
-    this.latenessNs = options.latenessNs ?? DEFAULT_LATENESS_NS;
-    this.maxBuffered = options.maxBuffered ?? DEFAULT_MAX_BUFFERED;
-    this.now = options.now ?? process.hrtime.bigint;
-    this.onLate = options.onLate;
-    this.onRejected = options.onRejected;
-    this.autoAdd = options.autoAddSources ?? true;
-    this.minShare = Math.min(this.maxBuffered, options.minSourceShare ?? 1000);
-    this.maxFutureNs = options.maxFutureNs ?? this.latenessNs + 1_000_000_000n;
-    this.retired = new RetiredSources(options.maxRetiredSources ?? DEFAULT_MAX_RETIRED_SOURCES);
-    if (options.startupHoldNs !== undefined && options.startupHoldNs > 0n) this.holdUntil = this.now() + options.startupHoldNs;
-    if (this.maxFutureNs < 0n) throw new RangeError(`WatermarkMerge: maxFutureNs must be ≥ 0, got ${this.maxFutureNs}`);
-    if (this.latenessNs < 0n) {
-      throw new RangeError(`WatermarkMerge: latenessNs must be ≥ 0, got ${this.latenessNs}`);
+    this.#latenessNs = options.latenessNs ?? DEFAULT_LATENESS_NS;
+    this.#maxBuffered = options.maxBuffered ?? DEFAULT_MAX_BUFFERED;
+    this.#now = options.now ?? process.hrtime.bigint;
+    this.#onLate = options.onLate;
+    this.#onRejected = options.onRejected;
+    this.#autoAdd = options.autoAddSources ?? true;
+    this.#minShare = Math.min(this.#maxBuffered, options.minSourceShare ?? 1000);
+    this.#maxFutureNs = options.maxFutureNs ?? this.#latenessNs + 1_000_000_000n;
+    this.#retired = new RetiredSources(options.maxRetiredSources ?? DEFAULT_MAX_RETIRED_SOURCES);
+    if (options.startupHoldNs !== undefined && options.startupHoldNs > 0n) this.#holdUntil = this.#now() + options.startupHoldNs;
+    if (this.#maxFutureNs < 0n) throw new RangeError(`WatermarkMerge: maxFutureNs must be ≥ 0, got ${this.#maxFutureNs}`);
+    if (this.#latenessNs < 0n) {
+      throw new RangeError(`WatermarkMerge: latenessNs must be ≥ 0, got ${this.#latenessNs}`);
     }
-    if (!Number.isSafeInteger(this.maxBuffered) || this.maxBuffered < 1) {
+    if (!Number.isSafeInteger(this.#maxBuffered) || this.#maxBuffered < 1) {
       throw new RangeError(
-        `WatermarkMerge: maxBuffered must be a positive integer, got ${this.maxBuffered}`,
+        `WatermarkMerge: maxBuffered must be a positive integer, got ${this.#maxBuffered}`,
       );
     }
   }
@@ -293,9 +293,9 @@ export class WatermarkMerge {
    *   older; omit to hold back everything until its first delivery or the lateness bound.
    */
   addSource(source: string, watermark?: bigint): void {
-    if (this.sourceStates.has(source)) return;
-    this.retired.revive(source);
-    this.sourceStates.set(source, { watermark: watermark === undefined ? null : this.capWatermark(watermark) });
+    if (this.#sourceStates.has(source)) return;
+    this.#retired.revive(source);
+    this.#sourceStates.set(source, { watermark: watermark === undefined ? null : this.#capWatermark(watermark) });
   }
 
   /**
@@ -305,30 +305,30 @@ export class WatermarkMerge {
    * @returns events that became releasable.
    */
   removeSource(source: string): TraceEvent[] {
-    if (!this.sourceStates.delete(source)) return [];
-    const c = this.counters.get(source);
-    if (c !== undefined) this.maybeRetire(source, c);
-    return this.releaseReady([]);
+    if (!this.#sourceStates.delete(source)) return [];
+    const c = this.#counters.get(source);
+    if (c !== undefined) this.#maybeRetire(source, c);
+    return this.#releaseReady([]);
   }
 
   /** Whether `source` is currently registered. */
   hasSource(source: string): boolean {
-    return this.sourceStates.has(source);
+    return this.#sourceStates.has(source);
   }
 
   /** Names of the registered sources. */
   get sources(): string[] {
-    return [...this.sourceStates.keys()];
+    return [...this.#sourceStates.keys()];
   }
 
   /** Number of buffered events. */
   get buffered(): number {
-    return this.heap.size;
+    return this.#heap.size;
   }
 
   /** Number of buffered events of `source`. */
   bufferedOf(source: string): number {
-    return this.counters.get(source)?.buffered ?? 0;
+    return this.#counters.get(source)?.buffered ?? 0;
   }
 
   /**
@@ -341,10 +341,10 @@ export class WatermarkMerge {
     const out: TraceEvent[] = [];
     let late: TraceEvent[] | undefined;
     let rejected: [TraceEvent, RejectReason][] | undefined;
-    const heap = this.heap;
-    const max = this.maxBuffered;
-    const now = this.now();
-    const maxFuture = this.maxFutureNs;
+    const heap = this.#heap;
+    const max = this.#maxBuffered;
+    const now = this.#now();
+    const maxFuture = this.#maxFutureNs;
     // Cache the last source's state: batches are usually single-source.
     let lastSource: string | undefined;
     let st: SourceState | undefined;
@@ -352,59 +352,59 @@ export class WatermarkMerge {
     let share = 0;
     for (let i = 0; i < events.length; i++) {
       const e = events[i]!;
-      this.nPushed++;
+      this.#nPushed++;
       if (e.source !== lastSource || st === undefined || c === undefined) {
         lastSource = e.source;
-        st = this.sourceStates.get(e.source);
+        st = this.#sourceStates.get(e.source);
         if (st === undefined) {
           st = { watermark: null };
           // Not auto-adding: a detached state absorbs the watermark update harmlessly.
-          if (this.autoAdd) {
-            this.retired.revive(e.source);
-            this.sourceStates.set(e.source, st);
+          if (this.#autoAdd) {
+            this.#retired.revive(e.source);
+            this.#sourceStates.set(e.source, st);
           }
         }
-        c = this.counter(e.source);
-        share = this.share();
+        c = this.#counter(e.source);
+        share = this.#share();
       }
       // A source's clock is not trusted: its own error bound is credited at most maxFuture.
       const bound = e.errorBoundNs < maxFuture ? e.errorBoundNs : maxFuture;
       if (e.ts - now > maxFuture + bound) {
-        this.nFuture++;
+        this.#nFuture++;
         c.future++;
         (rejected ??= []).push([e, 'future']);
-        this.maybeRetire(e.source, c);
+        this.#maybeRetire(e.source, c);
         continue;
       }
       if (st.watermark === null || e.ts > st.watermark) st.watermark = e.ts;
-      if (this.releasedTs !== null && e.ts < this.releasedTs) {
-        this.nLate++;
+      if (this.#releasedTs !== null && e.ts < this.#releasedTs) {
+        this.#nLate++;
         c.late++;
         (late ??= []).push(e);
-        this.maybeRetire(e.source, c);
+        this.#maybeRetire(e.source, c);
         continue;
       }
       if (c.buffered >= share) {
         // Over its share: this source's newest pays, nobody else's events (see maxBuffered).
-        this.nOverflow++;
+        this.#nOverflow++;
         c.overflow++;
         (rejected ??= []).push([e, 'overflow']);
         continue;
       }
       heap.push(e);
       if (c.buffered++ === 0) {
-        this.nBufferedSources++;
-        share = this.share();
+        this.#nBufferedSources++;
+        share = this.#share();
       }
       // Enforce the bound per event, not per batch, so one huge batch cannot overshoot it.
       if (heap.size > max) {
-        this.nForced++;
-        this.emit(heap.pop()!, out);
+        this.#nForced++;
+        this.#emit(heap.pop()!, out);
       }
     }
-    this.releaseReady(out);
-    if (late !== undefined) this.reportLate(late);
-    if (rejected !== undefined) this.reportRejected(rejected);
+    this.#releaseReady(out);
+    if (late !== undefined) this.#reportLate(late);
+    if (rejected !== undefined) this.#reportRejected(rejected);
     return out;
   }
 
@@ -416,15 +416,15 @@ export class WatermarkMerge {
    * @returns events that became releasable.
    */
   advance(source: string, watermark: bigint): TraceEvent[] {
-    watermark = this.capWatermark(watermark);
-    const st = this.sourceStates.get(source);
+    watermark = this.#capWatermark(watermark);
+    const st = this.#sourceStates.get(source);
     if (st === undefined) {
-      if (this.autoAdd) {
-        this.retired.revive(source);
-        this.sourceStates.set(source, { watermark });
+      if (this.#autoAdd) {
+        this.#retired.revive(source);
+        this.#sourceStates.set(source, { watermark });
       }
     } else if (st.watermark === null || watermark > st.watermark) st.watermark = watermark;
-    return this.releaseReady([]);
+    return this.#releaseReady([]);
   }
 
   /**
@@ -434,7 +434,7 @@ export class WatermarkMerge {
    * @returns released events, in order.
    */
   poll(): TraceEvent[] {
-    return this.releaseReady([]);
+    return this.#releaseReady([]);
   }
 
   /**
@@ -443,10 +443,10 @@ export class WatermarkMerge {
    * earlier, when watermarks advance.
    */
   nextDeadline(): bigint | undefined {
-    const top = this.heap.peek();
+    const top = this.#heap.peek();
     if (top === undefined) return undefined;
-    const byLateness = top.ts + this.latenessNs;
-    return this.holdUntil !== null && this.holdUntil > byLateness ? this.holdUntil : byLateness;
+    const byLateness = top.ts + this.#latenessNs;
+    return this.#holdUntil !== null && this.#holdUntil > byLateness ? this.#holdUntil : byLateness;
   }
 
   /**
@@ -457,83 +457,83 @@ export class WatermarkMerge {
    */
   flush(): TraceEvent[] {
     const out: TraceEvent[] = [];
-    const heap = this.heap;
-    while (heap.size > 0) this.emit(heap.pop()!, out);
+    const heap = this.#heap;
+    while (heap.size > 0) this.#emit(heap.pop()!, out);
     return out;
   }
 
   /** A snapshot of counters and state. */
   stats(): MergeStats {
     // record(): a source named '__proto__' is an own key, not a prototype change.
-    const watermarks = record([...this.sourceStates].map(([s, st]) => [s, st.watermark] as [string, bigint | null]));
+    const watermarks = record([...this.#sourceStates].map(([s, st]) => [s, st.watermark] as [string, bigint | null]));
     const by = (k: 'late' | 'future' | 'overflow' | 'buffered') =>
-      record([...this.counters].filter(([, c]) => c[k] > 0).map(([s, c]) => [s, c[k]] as [string, number]));
+      record([...this.#counters].filter(([, c]) => c[k] > 0).map(([s, c]) => [s, c[k]] as [string, number]));
     return {
-      pushed: this.nPushed,
-      released: this.nReleased,
-      forced: this.nForced,
-      late: this.nLate,
+      pushed: this.#nPushed,
+      released: this.#nReleased,
+      forced: this.#nForced,
+      late: this.#nLate,
       lateBySource: by('late'),
-      future: this.nFuture,
+      future: this.#nFuture,
       futureBySource: by('future'),
-      overflow: this.nOverflow,
+      overflow: this.#nOverflow,
       overflowBySource: by('overflow'),
-      otherSources: { ...this.other },
+      otherSources: { ...this.#other },
       bufferedBySource: by('buffered'),
-      buffered: this.heap.size,
-      maxBuffered: this.maxBuffered,
-      releasedTs: this.releasedTs,
+      buffered: this.#heap.size,
+      maxBuffered: this.#maxBuffered,
+      releasedTs: this.#releasedTs,
       watermarks,
     };
   }
 
-  private emit(e: TraceEvent, out: TraceEvent[]): void {
-    this.releasedTs = e.ts;
-    this.nReleased++;
-    const c = this.counters.get(e.source);
+  #emit(e: TraceEvent, out: TraceEvent[]): void {
+    this.#releasedTs = e.ts;
+    this.#nReleased++;
+    const c = this.#counters.get(e.source);
     if (c !== undefined && --c.buffered === 0) {
-      this.nBufferedSources--;
-      this.maybeRetire(e.source, c);
+      this.#nBufferedSources--;
+      this.#maybeRetire(e.source, c);
     }
     out.push(e);
   }
 
-  private counter(source: string): SourceCounters {
-    let c = this.counters.get(source);
+  #counter(source: string): SourceCounters {
+    let c = this.#counters.get(source);
     if (c === undefined) {
       c = { buffered: 0, late: 0, future: 0, overflow: 0 };
-      this.counters.set(source, c);
+      this.#counters.set(source, c);
     }
     return c;
   }
 
   /** A source's share of the buffer: the bound split between the sources present, with a floor. */
-  private share(): number {
-    const n = Math.max(1, this.sourceStates.size, this.nBufferedSources);
-    return Math.max(this.minShare, Math.floor(this.maxBuffered / n));
+  #share(): number {
+    const n = Math.max(1, this.#sourceStates.size, this.#nBufferedSources);
+    return Math.max(this.#minShare, Math.floor(this.#maxBuffered / n));
   }
 
   /** A watermark no further ahead than an event could be: a forged one is harmless but absurd. */
-  private capWatermark(watermark: bigint): bigint {
-    const cap = this.now() + this.maxFutureNs;
+  #capWatermark(watermark: bigint): bigint {
+    const cap = this.#now() + this.#maxFutureNs;
     return watermark > cap ? cap : watermark;
   }
 
   /** An unregistered source with nothing buffered is departed: keep its counters, bounded. */
-  private maybeRetire(source: string, c: SourceCounters): void {
-    if (c.buffered > 0 || this.sourceStates.has(source) || this.retired.has(source)) return;
-    for (const gone of this.retired.retire(source)) {
-      const g = this.counters.get(gone);
+  #maybeRetire(source: string, c: SourceCounters): void {
+    if (c.buffered > 0 || this.#sourceStates.has(source) || this.#retired.has(source)) return;
+    for (const gone of this.#retired.retire(source)) {
+      const g = this.#counters.get(gone);
       if (g === undefined) continue;
-      this.other.late += g.late;
-      this.other.future += g.future;
-      this.other.overflow += g.overflow;
-      this.counters.delete(gone);
+      this.#other.late += g.late;
+      this.#other.future += g.future;
+      this.#other.overflow += g.overflow;
+      this.#counters.delete(gone);
     }
   }
 
-  private reportRejected(rejected: [TraceEvent, RejectReason][]): void {
-    const cb = this.onRejected;
+  #reportRejected(rejected: [TraceEvent, RejectReason][]): void {
+    const cb = this.#onRejected;
     if (cb === undefined) return;
     for (const [e, reason] of rejected) {
       try {
@@ -547,24 +547,24 @@ export class WatermarkMerge {
   }
 
   /** Pop every event at or below max(min watermark, now − lateness) into `out`. */
-  private releaseReady(out: TraceEvent[]): TraceEvent[] {
-    const heap = this.heap;
+  #releaseReady(out: TraceEvent[]): TraceEvent[] {
+    const heap = this.#heap;
     if (heap.size === 0) return out;
-    if (this.holdUntil !== null) {
-      if (this.now() < this.holdUntil) return out;
-      this.holdUntil = null;
+    if (this.#holdUntil !== null) {
+      if (this.#now() < this.#holdUntil) return out;
+      this.#holdUntil = null;
     }
     // Minimum watermark over active sources; with no active source nothing holds back.
     let holdAll = false;
     let minWm: bigint | null = null;
-    for (const st of this.sourceStates.values()) {
+    for (const st of this.#sourceStates.values()) {
       if (st.watermark === null) {
         holdAll = true;
         break;
       }
       if (minWm === null || st.watermark < minWm) minWm = st.watermark;
     }
-    const cut = this.now() - this.latenessNs;
+    const cut = this.#now() - this.#latenessNs;
     let limit: bigint | null; // null: no limit
     if (holdAll) limit = cut;
     else if (minWm === null) limit = null;
@@ -573,13 +573,13 @@ export class WatermarkMerge {
       const top = heap.peek();
       if (top === undefined || (limit !== null && top.ts > limit)) break;
       heap.pop();
-      this.emit(top, out);
+      this.#emit(top, out);
     }
     return out;
   }
 
-  private reportLate(late: TraceEvent[]): void {
-    const cb = this.onLate;
+  #reportLate(late: TraceEvent[]): void {
+    const cb = this.#onLate;
     if (cb === undefined) return;
     for (const e of late) {
       try {

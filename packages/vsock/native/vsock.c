@@ -65,11 +65,6 @@ static napi_value throw_arg(napi_env env, const char *what) {
   return NULL;
 }
 
-#define CHECK_NAPI(call)                                                       \
-  do {                                                                         \
-    if ((call) != napi_ok) return NULL;                                        \
-  } while (0)
-
 static int get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
   size_t argc = want;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return -1;

@@ -74,44 +74,44 @@ const DEFAULT_MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 export abstract class StreamExporter implements TraceExporter {
   /** The output stream. */
   protected readonly stream: Writable;
-  private readonly endOnClose: boolean;
-  private readonly maxBufferedBytes: number;
-  private nWritten = 0;
-  private nDropped = 0;
-  private nChars = 0;
-  private error: Error | undefined;
-  private closing: Promise<void> | undefined;
+  readonly #endOnClose: boolean;
+  readonly #maxBufferedBytes: number;
+  #nWritten = 0;
+  #nDropped = 0;
+  #nChars = 0;
+  #error: Error | undefined;
+  #closing: Promise<void> | undefined;
   /** Chunks handed to the stream, and chunks it reported written (for {@link written}). */
-  private chunksIssued = 0;
-  private chunksDone = 0;
-  private readonly writtenWaiters: { upTo: number; resolve: () => void }[] = [];
-  private readonly onChunkDone = (): void => {
-    this.chunksDone++;
-    while (this.writtenWaiters.length > 0 && this.writtenWaiters[0]!.upTo <= this.chunksDone) this.writtenWaiters.shift()!.resolve();
+  #chunksIssued = 0;
+  #chunksDone = 0;
+  readonly #writtenWaiters: { upTo: number; resolve: () => void }[] = [];
+  readonly #onChunkDone = (): void => {
+    this.#chunksDone++;
+    while (this.#writtenWaiters.length > 0 && this.#writtenWaiters[0]!.upTo <= this.#chunksDone) this.#writtenWaiters.shift()!.resolve();
   };
-  private readonly onError = (err: Error): void => {
+  readonly #onError = (err: Error): void => {
     // Keep the first error; later ones are usually consequences of it.
-    this.error ??= err;
-    this.releaseWritten();
+    this.#error ??= err;
+    this.#releaseWritten();
   };
 
   protected constructor(options: StreamExporterOptions) {
     const owned = typeof options.output === 'string';
     this.stream = typeof options.output === 'string' ? createWriteStream(options.output) : options.output;
-    this.endOnClose = options.end ?? owned;
-    this.maxBufferedBytes = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
-    if (!(this.maxBufferedBytes > 0)) {
-      throw new RangeError(`maxBufferedBytes must be > 0, got ${this.maxBufferedBytes}`);
+    this.#endOnClose = options.end ?? owned;
+    this.#maxBufferedBytes = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
+    if (!(this.#maxBufferedBytes > 0)) {
+      throw new RangeError(`maxBufferedBytes must be > 0, got ${this.#maxBufferedBytes}`);
     }
     // A listener also keeps a failing stream from crashing the process with an unhandled
     // 'error'; the error is reported by close() and stats().
-    this.stream.on('error', this.onError);
+    this.stream.on('error', this.#onError);
     // A failed or closed stream never calls back: release whoever waits in written().
-    this.stream.once('close', this.releaseWritten);
+    this.stream.once('close', this.#releaseWritten);
   }
 
-  private readonly releaseWritten = (): void => {
-    for (const w of this.writtenWaiters.splice(0)) w.resolve();
+  readonly #releaseWritten = (): void => {
+    for (const w of this.#writtenWaiters.splice(0)) w.resolve();
   };
 
   /** Format and write a batch. See {@link TraceExporter.write}. */
@@ -119,7 +119,7 @@ export abstract class StreamExporter implements TraceExporter {
 
   /** Whether {@link close} has been called. */
   get closed(): boolean {
-    return this.closing !== undefined;
+    return this.#closing !== undefined;
   }
 
   /**
@@ -132,26 +132,26 @@ export abstract class StreamExporter implements TraceExporter {
   protected tryWrite(chunk: string, count: number, force = false): boolean {
     const s = this.stream;
     if (
-      this.error !== undefined ||
+      this.#error !== undefined ||
       s.destroyed ||
       s.writableEnded ||
-      (!force && (this.closing !== undefined || s.writableLength + chunk.length > this.maxBufferedBytes))
+      (!force && (this.#closing !== undefined || s.writableLength + chunk.length > this.#maxBufferedBytes))
     ) {
-      this.nDropped += count;
+      this.#nDropped += count;
       return false;
     }
     if (chunk.length > 0) {
-      this.chunksIssued++;
-      s.write(chunk, this.onChunkDone);
+      this.#chunksIssued++;
+      s.write(chunk, this.#onChunkDone);
     }
-    this.nWritten += count;
-    this.nChars += chunk.length;
+    this.#nWritten += count;
+    this.#nChars += chunk.length;
     return true;
   }
 
   /** Count events dropped without calling {@link tryWrite}. */
   protected countDropped(count: number): void {
-    this.nDropped += count;
+    this.#nDropped += count;
   }
 
   /** Whether the producer should slow down. */
@@ -171,14 +171,14 @@ export abstract class StreamExporter implements TraceExporter {
    * the stream failed. envtest acknowledges guest events only after this.
    */
   written(): Promise<void> {
-    const upTo = this.chunksIssued;
-    if (this.chunksDone >= upTo || this.error !== undefined || this.stream.destroyed) return Promise.resolve();
-    return new Promise<void>((resolve) => this.writtenWaiters.push({ upTo, resolve }));
+    const upTo = this.#chunksIssued;
+    if (this.#chunksDone >= upTo || this.#error !== undefined || this.stream.destroyed) return Promise.resolve();
+    return new Promise<void>((resolve) => this.#writtenWaiters.push({ upTo, resolve }));
   }
 
   drained(): Promise<void> {
     const s = this.stream;
-    if (!s.writableNeedDrain || this.error !== undefined || s.destroyed) return Promise.resolve();
+    if (!s.writableNeedDrain || this.#error !== undefined || s.destroyed) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const done = (): void => {
         s.off('drain', done);
@@ -194,17 +194,17 @@ export abstract class StreamExporter implements TraceExporter {
 
   /** {@inheritDoc TraceExporter.close} */
   close(): Promise<void> {
-    this.closing ??= this.doClose();
-    return this.closing;
+    this.#closing ??= this.#doClose();
+    return this.#closing;
   }
 
-  private async doClose(): Promise<void> {
+  async #doClose(): Promise<void> {
     const s = this.stream;
     const tail = this.trailer();
     if (tail.length > 0) this.tryWrite(tail, 0, true);
     try {
-      if (this.error === undefined && !s.destroyed) {
-        if (this.endOnClose) {
+      if (this.#error === undefined && !s.destroyed) {
+        if (this.#endOnClose) {
           if (!s.writableEnded) s.end();
           await finished(s);
         } else {
@@ -212,17 +212,17 @@ export abstract class StreamExporter implements TraceExporter {
         }
       }
     } catch (err) {
-      this.error ??= err instanceof Error ? err : new Error(String(err));
+      this.#error ??= err instanceof Error ? err : new Error(String(err));
     } finally {
       // Not our stream to listen on any more (process.stdout outlives us).
-      if (!this.endOnClose) s.off('error', this.onError);
+      if (!this.#endOnClose) s.off('error', this.#onError);
     }
-    if (this.error !== undefined) throw this.error;
+    if (this.#error !== undefined) throw this.#error;
   }
 
   /** {@inheritDoc TraceExporter.stats} */
   stats(): ExporterStats {
-    return { written: this.nWritten, dropped: this.nDropped, chars: this.nChars, error: this.error };
+    return { written: this.#nWritten, dropped: this.#nDropped, chars: this.#nChars, error: this.#error };
   }
 }
 

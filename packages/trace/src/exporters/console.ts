@@ -48,35 +48,35 @@ function formatFields(fields: TraceFields): string {
  * Defaults to `process.stdout` (not ended on close).
  */
 export class ConsoleExporter extends StreamExporter {
-  private readonly color: boolean;
-  private readonly colors = new Map<string, string>();
+  readonly #color: boolean;
+  readonly #colors = new Map<string, string>();
 
   constructor(options: ConsoleExporterOptions = {}) {
     const output = options.output ?? process.stdout;
     super({ ...options, output });
     const isTty = (this.stream as { isTTY?: boolean }).isTTY === true;
-    this.color = options.color ?? (isTty && process.env['NO_COLOR'] === undefined);
+    this.#color = options.color ?? (isTty && process.env['NO_COLOR'] === undefined);
   }
 
   /** Format one event as a line (without the newline), uncoloured. */
   static formatLine(e: TraceEvent): string {
-    return `${e.ts} ${escapeText(e.source)} ${ConsoleExporter.body(e)}`;
+    return `${e.ts} ${escapeText(e.source)} ${ConsoleExporter.#body(e)}`;
   }
 
-  private static body(e: TraceEvent): string {
+  static #body(e: TraceEvent): string {
     const text = oneLine(e.text !== undefined ? e.text : e.kind);
     return e.fields !== undefined ? text + formatFields(e.fields) : text;
   }
 
-  private sourceLabel(source: string): string {
-    if (!this.color) return escapeText(source);
-    let label = this.colors.get(source);
+  #sourceLabel(source: string): string {
+    if (!this.#color) return escapeText(source);
+    let label = this.#colors.get(source);
     if (label === undefined) {
-      const code = PALETTE[this.colors.size % PALETTE.length]!;
+      const code = PALETTE[this.#colors.size % PALETTE.length]!;
       label = `\x1b[${code}m${escapeText(source)}\x1b[0m`;
       // Bounded: past the palette's worth of names, colours repeat anyway; forget the oldest.
-      if (this.colors.size >= 1024) this.colors.delete(this.colors.keys().next().value!);
-      this.colors.set(source, label);
+      if (this.#colors.size >= 1024) this.#colors.delete(this.#colors.keys().next().value!);
+      this.#colors.set(source, label);
     }
     return label;
   }
@@ -86,7 +86,7 @@ export class ConsoleExporter extends StreamExporter {
     if (events.length === 0) return !this.backedUp;
     let chunk = '';
     for (const e of events) {
-      chunk += `${e.ts} ${this.sourceLabel(e.source)} ${ConsoleExporter.body(e)}\n`;
+      chunk += `${e.ts} ${this.#sourceLabel(e.source)} ${ConsoleExporter.#body(e)}\n`;
     }
     this.tryWrite(chunk, events.length);
     return !this.backedUp;

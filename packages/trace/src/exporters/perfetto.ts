@@ -56,11 +56,11 @@ function durationOf(e: TraceEvent): bigint | undefined {
  * closing `]}`; Perfetto's importer tolerates that.
  */
 export class PerfettoExporter extends StreamExporter {
-  private readonly pids = new Map<string, number>();
+  readonly #pids = new Map<string, number>();
   /** Sources whose metadata has been written. */
-  private readonly named = new Set<string>();
-  private nextPid = 1;
-  private needComma = false;
+  readonly #named = new Set<string>();
+  #nextPid = 1;
+  #needComma = false;
 
   constructor(options: PerfettoExporterOptions) {
     super(options);
@@ -70,10 +70,10 @@ export class PerfettoExporter extends StreamExporter {
 
   /** The pid assigned to `source` (assigning the next one if new). */
   pidOf(source: string): number {
-    let pid = this.pids.get(source);
+    let pid = this.#pids.get(source);
     if (pid === undefined) {
-      pid = this.nextPid++;
-      this.pids.set(source, pid);
+      pid = this.#nextPid++;
+      this.#pids.set(source, pid);
     }
     return pid;
   }
@@ -87,7 +87,7 @@ export class PerfettoExporter extends StreamExporter {
     let newlyNamed: string[] | undefined;
     for (const e of events) {
       const pid = this.pidOf(e.source);
-      if (!this.named.has(e.source) && !(newlyNamed?.includes(e.source) ?? false)) {
+      if (!this.#named.has(e.source) && !(newlyNamed?.includes(e.source) ?? false)) {
         (newlyNamed ??= []).push(e.source);
         const name = JSON.stringify(e.source);
         parts.push(
@@ -110,10 +110,10 @@ export class PerfettoExporter extends StreamExporter {
           : `${head},"ph":"X","dur":${nsToMicrosString(dur)},"args":${args}}`,
       );
     }
-    const chunk = (this.needComma ? ',\n' : '') + parts.join(',\n');
+    const chunk = (this.#needComma ? ',\n' : '') + parts.join(',\n');
     if (this.tryWrite(chunk, events.length)) {
-      this.needComma = true;
-      if (newlyNamed !== undefined) for (const s of newlyNamed) this.named.add(s);
+      this.#needComma = true;
+      if (newlyNamed !== undefined) for (const s of newlyNamed) this.#named.add(s);
     }
     return !this.backedUp;
   }
