@@ -3,16 +3,16 @@
  * command, and value checks that say what was wrong.
  */
 import { parseArgs } from 'node:util';
+import { EnvtestError } from './errors.js';
 
-/** A mistake on the command line: the CLI prints the message and exits with code 2. */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
+/** A mistake on the command line (code `ERR_USAGE`): the CLI prints the message and exits with code 2. */
+export class UsageError extends EnvtestError {
   constructor(
     message: string,
     /** The command whose usage to point at. */
     readonly command?: string,
   ) {
-    super(message);
+    super('ERR_USAGE', message);
   }
 }
 

@@ -8,6 +8,7 @@ import { clientSpec, defaultClientName, DEFAULT_CONNECT, runClient } from './com
 import { demoSpec, runDemo } from './commands/demo.js';
 import { DEFAULT_LISTEN, runServer, serverSpec } from './commands/server.js';
 import { hostLimitsFromArgs } from './host-limits.js';
+import { formatAddress } from '@vsock-rpc/vsock';
 
 const commands: Record<string, CommandSpec> = { server: serverSpec, client: clientSpec, demo: demoSpec };
 
@@ -86,7 +87,7 @@ async function main(argv: string[]): Promise<number> {
         ...(metrics !== undefined ? { metrics } : {}),
         ...(allowCids !== undefined ? { allowCids } : {}),
         onListening: ({ address, metricsUrl }) =>
-          process.stderr.write(`envtest server: listening on ${address}${metricsUrl ? `, metrics at ${metricsUrl}` : ''}\n`),
+          process.stderr.write(`envtest server: listening on ${formatAddress(address)}${metricsUrl ? `, metrics at ${metricsUrl}` : ''}\n`),
       });
       process.stderr.write(`envtest server: ${summary.events.total} events in ${summary.durationS} s, late ${summary.late}, dropped ${summary.dropped}\n`);
       return 0;

@@ -10,3 +10,4 @@ export { runDemo, demoSpec, demoSkewNs, type DemoOptions } from './commands/demo
 export { type Summary, type SummaryClock } from './summary.js';
 export { ENVTEST_METRIC_NAMES } from './envtest-metrics.js';
 export { UsageError, helpText, parseCommand, type CommandSpec, type OptionSpec } from './args.js';
+export { EnvtestError } from './errors.js';

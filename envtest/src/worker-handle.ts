@@ -3,6 +3,7 @@
  * the reply of the same type), the first message of a type, and the thread's exit.
  */
 import { Worker, type TransferListItem } from 'node:worker_threads';
+import { asFamilyError } from './errors.js';
 
 /** A message from a worker: always has a `type`. */
 export interface WorkerMessage {
@@ -94,7 +95,7 @@ export function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
       },
       (e: unknown) => {
         clearTimeout(t);
-        reject(e instanceof Error ? e : new Error(String(e)));
+        reject(asFamilyError(e, 'ERR_ENVTEST_WORKER'));
       },
     );
   });

@@ -31,6 +31,7 @@ describe('envtest server + clients over a unix socket', () => {
     const exportPath = join(dir, 'timeline.jsonl');
     const server = start(['server', '--listen', `unix://${sock}`, '--duration', '60', '--summary', summaryPath, '--export', exportPath, '--rate', '100', '--quiet']);
     await until(() => server.stderr().includes('listening on'), 15_000, 'the server to listen');
+    expect(server.stderr()).toContain(`listening on unix://${sock}`); // formatted with formatAddress, never [object Object]
     const clientSummary = join(dir, 'client-a.json');
     const clients = await Promise.all([
       run(['client', '--connect', `unix://${sock}`, '--name', 'guest-a', '--count', '2000', '--rate', '2000', '--summary', clientSummary]),

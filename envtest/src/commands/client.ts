@@ -6,6 +6,7 @@ import { hostname } from 'node:os';
 import { MessageChannel } from 'node:worker_threads';
 import type { TraceAgentStats } from '@vsock-rpc/trace';
 import type { CommandSpec } from '../args.js';
+import { EnvtestError } from '../errors.js';
 import { summaryClock, writeSummary, type Summary } from '../summary.js';
 import { WorkerHandle, within } from '../worker-handle.js';
 
@@ -81,7 +82,11 @@ export async function runClient(opts: ClientOptions): Promise<Summary> {
   const first = await connect.next('ready', 'error');
   if (first.type !== 'ready') {
     await connect.worker.terminate();
-    throw new Error(`cannot connect to ${opts.connect}: ${String(first['message'] ?? connect.error?.message ?? 'connect thread ended')}`);
+    throw new EnvtestError(
+      typeof first['code'] === 'string' ? first['code'] : 'ERR_ENVTEST_CONNECT',
+      `cannot connect to ${opts.connect}: ${String(first['message'] ?? connect.error?.message ?? 'connect thread ended')}`,
+      { address: opts.connect, syscall: 'connect' },
+    );
   }
   opts.onReady?.();
   const hook = new WorkerHandle('hook', new URL('../workers/hook.js', import.meta.url), {
@@ -104,7 +109,7 @@ export async function runClient(opts: ClientOptions): Promise<Summary> {
   await Promise.all([hook.exited, connect.exited].map((p) => within(p, 3000)));
 
   const stats = c['stats'] as (TraceAgentStats & { connects: number }) | undefined;
-  if (!stats) throw new Error(`envtest client: the connect thread ended without its final stats (${connect.error?.message ?? String(c['message'] ?? '')})`);
+  if (!stats) throw new EnvtestError('ERR_ENVTEST_WORKER', `envtest client: the connect thread ended without its final stats (${connect.error?.message ?? String(c['message'] ?? '')})`);
   if (c['error']) log(`envtest client: ${String(c['error'])}`);
   const durationS = (performance.now() - started) / 1000;
   const droppedBy = { hookChannel: Number(h['dropped'] ?? 0), agent: stats.dropped };

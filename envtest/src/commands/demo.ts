@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CommandSpec } from '../args.js';
+import { EnvtestError } from '../errors.js';
 import { formatNs } from '../status.js';
 import type { Summary } from '../summary.js';
 import { escapeText } from '@vsock-rpc/wire';
@@ -114,7 +115,7 @@ export async function runDemo(opts: DemoOptions): Promise<Summary> {
       const kind = opts.exportPath.endsWith('.json') ? 'Perfetto trace JSON: open it in https://ui.perfetto.dev' : 'JSON Lines';
       say(dim(`  timeline written to ${resolve(opts.exportPath)} (${kind})`));
     }
-    if (failed.length) throw new Error(`${failed.length} client(s) failed (exit codes ${failed.map((c) => c.exitCode).join(', ')})`);
+    if (failed.length) throw new EnvtestError('ERR_ENVTEST_CLIENTS_FAILED', `${failed.length} client(s) failed (exit codes ${failed.map((c) => c.exitCode).join(', ')})`);
     return summary;
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);

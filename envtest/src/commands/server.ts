@@ -5,6 +5,8 @@
  */
 import { MessageChannel } from 'node:worker_threads';
 import type { CommandSpec } from '../args.js';
+import { formatAddress, type TransportAddress } from '@vsock-rpc/vsock';
+import { EnvtestError } from '../errors.js';
 import { DEFAULT_HOST_LIMITS, HOST_LIMIT_FLAGS, type HostLimits } from '../host-limits.js';
 import { startMetricsServer, type MetricsServer } from '../metrics-http.js';
 import { StatusLine } from '../status.js';
@@ -46,7 +48,7 @@ export interface ServerOptions {
   /** Where notices and the status line go (default: stderr). */
   log?: (line: string) => void;
   /** Called once listening, with the bound address and the metrics URL. */
-  onListening?: (info: { address: string; metricsUrl?: string }) => void;
+  onListening?: (info: { address: TransportAddress; metricsUrl?: string }) => void;
 }
 
 /** The command line of `envtest server`. */
@@ -121,9 +123,13 @@ export async function runServer(opts: ServerOptions): Promise<Summary> {
   if (first.type !== 'listening') {
     await connect.worker.terminate();
     await visualize.worker.terminate();
-    throw new Error(`cannot listen on ${opts.listen}: ${String(first['message'] ?? connect.error?.message ?? 'connect thread ended')}`);
+    throw new EnvtestError(
+      typeof first['code'] === 'string' ? first['code'] : 'ERR_ENVTEST_LISTEN',
+      `cannot listen on ${opts.listen}: ${String(first['message'] ?? connect.error?.message ?? 'connect thread ended')}`,
+      { address: opts.listen, syscall: 'listen' },
+    );
   }
-  const address = String(first['address']);
+  const address = first['address'] as TransportAddress;
 
   const hook = new WorkerHandle('hook', new URL('../workers/hook.js', import.meta.url), {
     port: toVisHook.port1,
@@ -190,7 +196,7 @@ export async function runServer(opts: ServerOptions): Promise<Summary> {
 
   const vs = v['stats'] as VisualizeStats | undefined;
   const cs = c['stats'] as ConnectStopped | undefined;
-  if (!vs) throw new Error(`envtest server: the visualize thread ended without its final stats (${visualize.error?.message ?? 'no error'})`);
+  if (!vs) throw new EnvtestError('ERR_ENVTEST_WORKER', `envtest server: the visualize thread ended without its final stats (${visualize.error?.message ?? 'no error'})`);
   for (const e of (v['errors'] as string[] | undefined) ?? []) log(`envtest server: export: ${e}`);
   const durationS = (performance.now() - started) / 1000;
   // What the host measured, apart from what each guest claims about itself (summary.ts).
@@ -215,7 +221,7 @@ export async function runServer(opts: ServerOptions): Promise<Summary> {
     eventsPerSecond: Math.round((total / durationS) * 10) / 10,
     durationS: Math.round(durationS * 1000) / 1000,
     details: {
-      listen: address,
+      listen: formatAddress(address),
       released: vs.timeline.released,
       exported: vs.exported,
       forced: vs.timeline.forced,

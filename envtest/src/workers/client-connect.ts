@@ -10,6 +10,7 @@
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { createTraceAgent, type TraceAgent } from '@vsock-rpc/trace';
 import { ack, type HookBatch } from '../channel.js';
+import { EnvtestError } from '../errors.js';
 
 /** Configuration of the client's connect thread. */
 export interface ClientConnectConfig {
@@ -39,7 +40,7 @@ try {
     logger: { warn: (m: string) => process.stderr.write(`envtest client: ${m}\n`) },
   });
 } catch (err) {
-  parent.postMessage({ type: 'error', message: (err as Error).message });
+  parent.postMessage({ type: 'error', message: (err as Error).message, code: (err as { code?: unknown }).code });
   process.exit(1); // ends this thread only
 }
 
@@ -64,7 +65,7 @@ async function finish(): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       agent.flush(),
-      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('flush did not finish within 15 s: is the server gone?')), 15_000))),
+      new Promise((_, reject) => (timer = setTimeout(() => reject(new EnvtestError('ERR_ENVTEST_FLUSH_TIMEOUT', 'flush did not finish within 15 s: is the server gone?')), 15_000))),
     ]).finally(() => clearTimeout(timer));
   } catch (err) {
     error = (err as Error).message;

@@ -11,7 +11,7 @@ import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { Registry as PromRegistry } from 'prom-client';
 import { ServerEngine, type PeerContext, type PeerHandle } from '@vsock-rpc/engine';
 import { PeerSources, sendAcks, traceRegistry, type TraceAgentStatus, type TraceBatch } from '@vsock-rpc/trace';
-import { formatAddress } from '@vsock-rpc/vsock';
+import type { TransportAddress } from '@vsock-rpc/vsock';
 import { hostEngineOptions, type HostLimits } from '../host-limits.js';
 import { BatchSender, type AckMessage, type TraceAcksMessage } from '../channel.js';
 
@@ -29,7 +29,7 @@ export interface ServerConnectConfig {
 
 /** One item of the connect → visualize stream. */
 export type ConnectItem =
-  | { kind: 'peer'; source: string; address: string }
+  | { kind: 'peer'; source: string; address: TransportAddress }
   | { kind: 'peerClosed'; source: string }
   | { kind: 'batch'; source: string; batch: TraceBatch }
   | { kind: 'status'; source: string; status: TraceAgentStatus };
@@ -134,7 +134,7 @@ port.on('message', (m: TraceAcksMessage | AckMessage) => {
 });
 // ---- end of acknowledgements ----
 
-parent.postMessage({ type: 'listening', address: formatAddress(server.address) });
+parent.postMessage({ type: 'listening', address: server.address });
 
 parent.on('message', (m: { type: string }) => {
   if (m.type === 'metrics') {

@@ -1,4 +1,4 @@
-import { dial, formatAddress, type TransportAddress } from '@vsock-rpc/vsock';
+import { dial, formatAddress, toAddress, type TransportAddress } from '@vsock-rpc/vsock';
 import type { MessageName, MessageOf, MethodName, Registry, RequestOf, ResponseOf } from '@vsock-rpc/wire';
 import { Codec, DEFAULT_MAX_FRAME, VsockRpcError } from '@vsock-rpc/wire';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
@@ -49,7 +49,8 @@ export interface ClientEngineOptions<Reg extends Registry> extends EngineOptions
  * ```
  */
 export class ClientEngine<Reg extends Registry> extends EngineBase<Reg> {
-  readonly address: TransportAddress | string;
+  /** The server's address, parsed (show it with `formatAddress`). */
+  readonly address: TransportAddress;
   readonly queue: EventQueue;
   /** The server's clock: offset, errorBound, driftPpm, lastSync, toLocal/toRemote (see {@link ClockSync}). */
   readonly clock: ClockSync;
@@ -65,7 +66,7 @@ export class ClientEngine<Reg extends Registry> extends EngineBase<Reg> {
   /** The last server's maxFrame (the protocol default before the first): offline sends are checked against it. */
   #peerMaxFrame = DEFAULT_MAX_FRAME;
 
-  private constructor(address: TransportAddress | string, options: ClientEngineOptions<Reg>) {
+  private constructor(address: TransportAddress, options: ClientEngineOptions<Reg>) {
     super(options, 'client');
     this.address = address;
     this.#options = options;
@@ -93,9 +94,11 @@ export class ClientEngine<Reg extends Registry> extends EngineBase<Reg> {
    * 'tcp://127.0.0.1:9000') and resolves once the first HELLO exchange succeeded. A first
    * attempt that fails is retried with backoff while `reconnect` is on, until
    * `connectTimeoutMs` × 6 (default 30 s) have passed; a HELLO mismatch is never retried.
+   * Every rejection is a `VsockRpcError` (an `AddressError` for a malformed address, a
+   * `VsockError` from the transport, `HelloMismatchError`, `ConnectionClosedError`...).
    */
   static async connect<Reg extends Registry>(address: TransportAddress | string, options: ClientEngineOptions<Reg>): Promise<ClientEngine<Reg>> {
-    const engine = new ClientEngine(address, options);
+    const engine = new ClientEngine(toAddress(address), options);
     try {
       await engine.#firstConnect();
     } catch (err) {
@@ -312,7 +315,7 @@ export class ClientEngine<Reg extends Registry> extends EngineBase<Reg> {
       };
       const onConnected = () => done();
       const onAbort = () => done(new VsockRpcError('CANCELLED', 'call cancelled while waiting for a connection'));
-      const timer = setTimeout(() => done(new ConnectionClosedError(`not connected to ${typeof this.address === 'string' ? this.address : formatAddress(this.address)} after ${timeoutMs} ms: the call was not sent`)), timeoutMs);
+      const timer = setTimeout(() => done(new ConnectionClosedError(`not connected to ${formatAddress(this.address)} after ${timeoutMs} ms: the call was not sent`)), timeoutMs);
       this.on('connected', onConnected);
       signal?.addEventListener('abort', onAbort, { once: true });
     });

@@ -10,6 +10,7 @@
  * - drift (ppm) = the rate of change of the offset per unit of local time, × 10^6. Positive:
  *   our clock runs faster than the peer's.
  */
+import { VsockRpcError } from '@vsock-rpc/wire';
 import type { ClockSample } from './connection.js';
 
 /** What one exchange says about the offset. All ns. */
@@ -67,7 +68,7 @@ export interface PickedSample extends OffsetEstimate {
  * The minimum-delay sample of a burst: the one whose error bound is tightest, because queueing
  * (a busy event loop on either side, a socket buffer ahead of the frame) only ever adds delay.
  * Ties go to the earliest sample.
- * @throws RangeError on an empty list.
+ * @throws VsockRpcError `ERR_INVALID_ARG_VALUE` on an empty list.
  */
 export function pickMinDelay(samples: readonly ClockSample[]): PickedSample {
   let best: PickedSample | undefined;
@@ -76,7 +77,7 @@ export function pickMinDelay(samples: readonly ClockSample[]): PickedSample {
     const e = sampleOffset(sample);
     if (best === undefined || e.delayNs < best.delayNs) best = { ...e, sample, index: i };
   }
-  if (best === undefined) throw new RangeError('pickMinDelay needs at least one sample');
+  if (best === undefined) throw new VsockRpcError('ERR_INVALID_ARG_VALUE', 'pickMinDelay needs at least one sample');
   return best;
 }
 

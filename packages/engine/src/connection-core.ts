@@ -10,6 +10,7 @@
  */
 import type { Duplex } from 'node:stream';
 import { Codec, ControlType, DEFAULT_MAX_FRAME, Kind, encodeErrorPayload, escapeText } from '@vsock-rpc/wire';
+import { formatAddress } from '@vsock-rpc/vsock';
 import type { ConnectionState } from './connection.js';
 import type { ConnectionOptions } from './connection-options.js';
 import type { GoawayError } from './errors.js';
@@ -130,6 +131,7 @@ export class SharedCore implements ConnectionCore {
   }
 
   describePeer(): string {
-    return this.peer ? `${this.peer.name}@${this.peer.address}` : this.options.peerInfo.address;
+    const address = formatAddress(this.options.peerInfo.address);
+    return this.peer ? `${this.peer.name}@${address}` : address;
   }
 }

@@ -251,7 +251,7 @@ export class Connection extends EventEmitter {
     }
     // The peer half-closed: finish our side once what we owe is written.
     if (this.#core.state === 'handshake') {
-      this.#fail(new ConnectionClosedError(`peer ${this.#core.options.peerInfo.address} closed during the handshake: is it a vsock-rpc endpoint of the same protocol?`), false);
+      this.#fail(new ConnectionClosedError(`peer ${this.#core.describePeer()} closed during the handshake: is it a vsock-rpc endpoint of the same protocol?`), false);
       return;
     }
     void this.#closer.end(1000);

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Registry as PromRegistry } from 'prom-client';
 import type { MessageName, MessageOf, MethodName, Registry, RequestOf, ResponseOf } from '@vsock-rpc/wire';
 import type { EventQueueOptions } from './event-queue.js';
+import { ConnectionClosedError } from './errors.js';
 import { Inbox } from './inbox.js';
 import type { Logger } from './logger.js';
 import { EngineMetrics } from './metrics.js';
@@ -135,7 +136,7 @@ export abstract class EngineBase<Reg extends Registry> extends EventEmitter {
   /** The next event that has no handler (waits for one). Alias: {@link recvMesg}. */
   async recv(): Promise<TypedEvent<Reg>> {
     const r = await this.inbox.next();
-    if (r.done) throw new Error('engine closed: no more events');
+    if (r.done) throw new ConnectionClosedError('engine closed: no more events will arrive');
     return r.value as TypedEvent<Reg>;
   }
 

@@ -15,6 +15,7 @@ import {
   type Hello,
   type Registry,
 } from '@vsock-rpc/wire';
+import { formatAddress } from '@vsock-rpc/vsock';
 import type { ConnectionCore } from './connection-core.js';
 import { HelloMismatchError } from './errors.js';
 
@@ -31,7 +32,7 @@ export class Handshake {
     this.#core = core;
     const options = core.options;
     this.#timer = setTimeout(() => {
-      core.goawayAndFail('HANDSHAKE_TIMEOUT', new VsockRpcError('HANDSHAKE_TIMEOUT', `no HELLO from ${options.peerInfo.address} within ${options.handshakeTimeoutMs ?? 10000} ms: is the peer a vsock-rpc endpoint?`));
+      core.goawayAndFail('HANDSHAKE_TIMEOUT', new VsockRpcError('HANDSHAKE_TIMEOUT', `no HELLO from ${formatAddress(options.peerInfo.address)} within ${options.handshakeTimeoutMs ?? 10000} ms: is the peer a vsock-rpc endpoint?`));
     }, options.handshakeTimeoutMs ?? 10000);
     this.#timer.unref?.();
     const reg = options.registry;
@@ -55,7 +56,7 @@ export class Handshake {
     const hello = decodeHello(payload);
     const differences = compareHello(hello, this.#core.options.registry);
     if (differences.length > 0) {
-      const message = `HELLO mismatch with ${hello.name || 'peer'} at ${this.#core.options.peerInfo.address}: ${differences.join('; ')}. Both ends must run the same protocol version and the same registry.`;
+      const message = `HELLO mismatch with ${hello.name || 'peer'} at ${formatAddress(this.#core.options.peerInfo.address)}: ${differences.join('; ')}. Both ends must run the same protocol version and the same registry.`;
       this.#core.goawayAndFail('HELLO_MISMATCH', new HelloMismatchError(message, differences));
       return undefined;
     }

@@ -159,7 +159,7 @@ export class IncomingCalls {
  */
 export class RunningCall implements CallContext {
   readonly name: string;
-  readonly address: string;
+  readonly address: PeerContext['address'];
   readonly transport: PeerContext['transport'];
   readonly cid: number | undefined;
   readonly connectionId: number;

@@ -19,5 +19,8 @@ export type { PeerBudgetOptions } from './peer-budget.js';
 export type { FrameDeadlineOptions } from './receive-deadlines.js';
 export { backoffDelay, type BackoffOptions } from './backoff.js';
 export { RpcError, HelloMismatchError, ConnectionClosedError, GoawayError, QueueFullError } from './errors.js';
+/** The one base class of every vsock-rpc error, and the one address type with its one formatter (re-exported for packages above the engine). */
+export { VsockRpcError, isVsockRpcError, type VsockRpcErrorOptions } from '@vsock-rpc/wire';
+export { formatAddress, parseAddress, toAddress, type TransportAddress } from '@vsock-rpc/vsock';
 export { stderrLogger, silentLogger, type Logger } from './logger.js';
 export type { PeerContext } from './peer.js';

@@ -1,11 +1,11 @@
-import type { PeerInfo } from '@vsock-rpc/vsock';
+import type { PeerInfo, TransportAddress } from '@vsock-rpc/vsock';
 
 /** Who is at the other end of a connection. */
 export interface PeerContext {
   /** The name the peer gave in its HELLO. */
   readonly name: string;
-  /** Its transport address, formatted (e.g. 'vsock://3:1024', 'unix:///run/x.sock'). */
-  readonly address: string;
+  /** Its transport address (`formatAddress` shows it: 'vsock://3:1024', 'unix:///run/x.sock'). */
+  readonly address: TransportAddress;
   /** The transport: 'vsock', 'hybrid', 'unix' or 'tcp'. */
   readonly transport: PeerInfo['transport'];
   /** Its vsock CID, when the transport knows it. */

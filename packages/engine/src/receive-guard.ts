@@ -53,7 +53,7 @@ export class ReceiveGuard {
   decodeFailed(err: unknown): void {
     const core = this.#core;
     if (err instanceof FrameTooLargeError && core.state === 'handshake') {
-      core.goawayAndFail('FRAME_TOO_LARGE', helloTooLarge(core.options.peerInfo.address, err.length));
+      core.goawayAndFail('FRAME_TOO_LARGE', helloTooLarge(core.describePeer(), err.length));
     } else if (err instanceof ProtocolError) {
       core.goawayAndFail(err.code === 'FRAME_TOO_LARGE' ? 'FRAME_TOO_LARGE' : 'PROTOCOL_ERROR', err);
     } else {

@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import { listen, type TransportAddress, type TransportServer, type TransportSocket } from '@vsock-rpc/vsock';
+import { formatAddress, listen, type TransportAddress, type TransportServer, type TransportSocket } from '@vsock-rpc/vsock';
 import { ControlType, Kind, encodeErrorPayload, encodeFrame, escapeText, type MessageName, type MessageOf, type MethodName, type Registry, type RequestOf, type ResponseOf } from '@vsock-rpc/wire';
 import { Connection, type CallOptions, type ClockSample, type ConnectionStats } from './connection.js';
 import { ConnectionSlots, SHARED_KEY, type Eviction } from './connection-slots.js';
@@ -193,7 +193,7 @@ export class ServerEngine<Reg extends Registry> extends EngineBase<Reg> {
       this.#rejected++;
       this.metrics.error(code);
       this.emit('peerRejected', { address: info.address, cid: info.cid, reason: code });
-      this.#logger?.warn(`refused ${escapeText(info.address)}: ${message}`);
+      this.#logger?.warn(`refused ${escapeText(formatAddress(info.address))}: ${message}`);
       refuseConnection(socket, code, message);
     };
     if (this.#closing) return refuse('SHUTDOWN', 'server is shutting down');
@@ -257,7 +257,7 @@ export class ServerEngine<Reg extends Registry> extends EngineBase<Reg> {
     const what = victim.reason === 'handshake' ? 'its handshake was still pending' : `it was idle for ${Math.round(c.idleMs)} ms`;
     const message = `evicted to admit a new connection: the server is at its connection limit and ${what}`;
     this.emit('peerEvicted', { address: info?.address, cid: info?.cid, reason: victim.reason, connectionId: c.id });
-    this.#logger?.warn(`connection ${c.id} from ${escapeText(info?.address ?? 'unknown')} (peer ${escapeText(victim.key)}): ${message}`);
+    this.#logger?.warn(`connection ${c.id} from ${escapeText(info ? formatAddress(info.address) : 'unknown')} (peer ${escapeText(victim.key)}): ${message}`);
     c.evict('CONNECTION_LIMIT', message);
   }
 }

@@ -101,7 +101,7 @@ describe('pickMinDelay', () => {
   });
 
   it('throws on an empty burst', () => {
-    expect(() => pickMinDelay([])).toThrow(RangeError);
+    expect(() => pickMinDelay([])).toThrow(expect.objectContaining({ name: 'VsockRpcError', code: 'ERR_INVALID_ARG_VALUE' }));
   });
 });
 

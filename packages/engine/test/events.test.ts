@@ -1,7 +1,7 @@
 /** Typed events in both directions, in order, through every consumer style; over unix and tcp. */
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { SchemaViolationError } from '@vsock-rpc/wire';
-import type { PeerContext, TypedEvent } from '../src/index.js';
+import { formatAddress, type PeerContext, type TypedEvent } from '../src/index.js';
 import { TRANSPORTS, connectClient, deferred, startPair, testRegistry, useCleanup, waitFor, type TestRegistry } from './helpers.js';
 
 useCleanup();
@@ -127,7 +127,8 @@ describe.each(TRANSPORTS)('events over %s', (transport) => {
     expect(calls).toBe(2);
     expect(peer.name).toBe('test-client');
     expect(peer.transport).toBe(transport);
-    expect(peer.address).toMatch(transport === 'unix' ? /^unix:\/\// : /^tcp:\/\/127\.0\.0\.1:\d+$/);
+    expect(peer.address.transport).toBe(transport);
+    expect(formatAddress(peer.address)).toMatch(transport === 'unix' ? /^unix:\/\// : /^tcp:\/\/127\.0\.0\.1:\d+$/);
     expect(client.connected).toBe(true);
   });
 

@@ -1,6 +1,6 @@
 /** ServerEngine: many peers, per-peer context, admission (CIDs, connection limit), idle timeout, graceful close. */
 import { describe, expect, it } from 'vitest';
-import { ConnectionClosedError, GoawayError, RpcError, type CallContext, type PeerContext } from '../src/index.js';
+import { ConnectionClosedError, GoawayError, RpcError, formatAddress, type CallContext, type PeerContext } from '../src/index.js';
 import {
   TRANSPORTS,
   collectingLogger,
@@ -65,11 +65,14 @@ describe.each(TRANSPORTS)('ServerEngine over %s', (transport) => {
     const handle = server.peers()[0]!;
     expect(ctx.name).toBe('test-client');
     expect(ctx.transport).toBe(transport);
-    expect(ctx.address).toBe(handle.context.address);
+    expect(ctx.address).toEqual(handle.context.address);
     expect(ctx.connectionId).toBe(handle.context.connectionId);
     expect(ctx.cid).toBeUndefined();
-    if (transport === 'tcp') expect(ctx.address).toMatch(/^tcp:\/\/127\.0\.0\.1:\d+$/);
-    else expect(ctx.address).toBe(urlOf(server));
+    // The address is the parsed object; humans see it through formatAddress.
+    if (transport === 'tcp') expect(ctx.address).toMatchObject({ transport: 'tcp', host: '127.0.0.1' });
+    else expect(ctx.address).toEqual(server.address);
+    expect(formatAddress(ctx.address)).toMatch(transport === 'tcp' ? /^tcp:\/\/127\.0\.0\.1:\d+$/ : /^unix:\/\//);
+    if (transport !== 'tcp') expect(formatAddress(ctx.address)).toBe(urlOf(server));
     expect(client.peer?.name).toBe('test-server');
   });
 

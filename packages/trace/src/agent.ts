@@ -4,12 +4,10 @@
  *
  * @packageDocumentation
  */
-import { ClientEngine, type ClientEngineOptions } from '@vsock-rpc/engine';
+import { ClientEngine, formatAddress, type ClientEngineOptions, type TransportAddress } from '@vsock-rpc/engine';
+import { TraceError } from './errors.js';
 import { traceRegistry, type TraceAgentStatus, type TraceClockReport, type TraceRegistry } from './registry.js';
 import { MAX_BATCH_EVENTS, MAX_FIELD_NAME_LENGTH, MAX_FIELDS, MAX_TEXT_LENGTH, type TraceBatch, type TraceBatchEvent, type TraceFields } from './schema.js';
-
-/** An address as the engine takes it (a string like 'vsock://2:11451', or a parsed address). */
-type TransportAddress = ClientEngine<TraceRegistry>['address'];
 
 /** What the traced program hands to {@link TraceAgent.emit}. */
 export interface AgentEvent {
@@ -504,7 +502,8 @@ const AGENT_KEYS = [
  * agent.emit({ text: 'HELLO' });
  * await agent.close();
  * ```
- * @throws the engine's connection errors (refused, HELLO mismatch), or a timeout of the first sync.
+ * @throws the engine's connection errors (refused, HELLO mismatch), or a {@link TraceError}
+ *   `ERR_TRACE_NO_CLOCK_SYNC` when the first sync does not finish in `clockTimeoutMs`.
  */
 export async function createTraceAgent(options: TraceAgentOptions): Promise<TraceAgent> {
   const { connect, name, clockTimeoutMs } = options;
@@ -520,7 +519,8 @@ export async function createTraceAgent(options: TraceAgentOptions): Promise<Trac
       await Promise.race([
         engine.syncClock(),
         new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`trace agent '${name}': no clock sync with ${String(connect)} within ${timeoutMs} ms`)), timeoutMs);
+          const address = formatAddress(engine.address);
+          timer = setTimeout(() => reject(new TraceError('ERR_TRACE_NO_CLOCK_SYNC', `trace agent '${name}': no clock sync with ${address} within ${timeoutMs} ms: is the collector overloaded, or not a trace collector?`, { address })), timeoutMs);
         }),
       ]).finally(() => clearTimeout(timer));
     }

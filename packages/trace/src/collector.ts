@@ -4,13 +4,10 @@
  *
  * @packageDocumentation
  */
-import { ServerEngine, type PeerContext, type PeerHandle, type ServerEngineOptions } from '@vsock-rpc/engine';
+import { ServerEngine, type PeerContext, type PeerHandle, type ServerEngineOptions, type TransportAddress } from '@vsock-rpc/engine';
 import { traceRegistry, type TraceRegistry } from './registry.js';
 import type { TraceEvent } from './schema.js';
 import { Timeline, type SourceAck, type TimelineOptions, type TimelineStats } from './timeline.js';
-
-/** An address as the engine takes it (a string like 'vsock://any:11451', or a parsed address). */
-type TransportAddress = Parameters<typeof ServerEngine.listen>[0];
 
 /**
  * Gives each connected peer a unique source name: its HELLO name, or `name#<connectionId>` when

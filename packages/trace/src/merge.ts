@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 import { DEFAULT_MAX_RETIRED_SOURCES, RetiredSources } from './retention.js';
+import { invalidArgument } from './errors.js';
 import type { TraceEvent } from './schema.js';
 
 /** Why the merge refused an event (see {@link WatermarkMergeOptions.onRejected}). */
@@ -273,12 +274,12 @@ export class WatermarkMerge {
     this.#maxFutureNs = options.maxFutureNs ?? this.#latenessNs + 1_000_000_000n;
     this.#retired = new RetiredSources(options.maxRetiredSources ?? DEFAULT_MAX_RETIRED_SOURCES);
     if (options.startupHoldNs !== undefined && options.startupHoldNs > 0n) this.#holdUntil = this.#now() + options.startupHoldNs;
-    if (this.#maxFutureNs < 0n) throw new RangeError(`WatermarkMerge: maxFutureNs must be ≥ 0, got ${this.#maxFutureNs}`);
+    if (this.#maxFutureNs < 0n) throw invalidArgument(`WatermarkMerge: maxFutureNs must be ≥ 0, got ${this.#maxFutureNs}`);
     if (this.#latenessNs < 0n) {
-      throw new RangeError(`WatermarkMerge: latenessNs must be ≥ 0, got ${this.#latenessNs}`);
+      throw invalidArgument(`WatermarkMerge: latenessNs must be ≥ 0, got ${this.#latenessNs}`);
     }
     if (!Number.isSafeInteger(this.#maxBuffered) || this.#maxBuffered < 1) {
-      throw new RangeError(
+      throw invalidArgument(
         `WatermarkMerge: maxBuffered must be a positive integer, got ${this.#maxBuffered}`,
       );
     }

@@ -5,6 +5,7 @@
  *
  * @packageDocumentation
  */
+import { invalidArgument } from './errors.js';
 
 /** Default number of departed sources whose per-source state is kept. */
 export const DEFAULT_MAX_RETIRED_SOURCES = 1024;
@@ -19,7 +20,7 @@ export class RetiredSources {
 
   /** @param max - how many departed sources to keep (≥ 0). */
   constructor(max = DEFAULT_MAX_RETIRED_SOURCES) {
-    if (!Number.isSafeInteger(max) || max < 0) throw new RangeError(`maxRetiredSources must be an integer ≥ 0, got ${max}`);
+    if (!Number.isSafeInteger(max) || max < 0) throw invalidArgument(`maxRetiredSources must be an integer ≥ 0, got ${max}`);
     this.#max = max;
   }
 

@@ -12,6 +12,7 @@
  * @packageDocumentation
  */
 import { Type, type Static } from '@sinclair/typebox';
+import { invalidArgument } from './errors.js';
 
 /** Upper bound on a source name; keeps per-source maps and exporter labels sane. */
 export const MAX_SOURCE_LENGTH = 256;
@@ -194,7 +195,7 @@ export function batchFromEvents(
   for (let i = 0; i < events.length; i++) {
     const e = events[i]!;
     if (e.source !== source) {
-      throw new RangeError(
+      throw invalidArgument(
         `batchFromEvents: event ${i} has source '${e.source}', batch source is '${source}'; ` +
           'split events by source before batching',
       );

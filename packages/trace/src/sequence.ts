@@ -7,6 +7,7 @@
  *
  * @packageDocumentation
  */
+import { invalidArgument } from './errors.js';
 
 /** Default largest forward jump of `seq` still counted as missing events (see {@link SequenceTrackerOptions}). */
 export const DEFAULT_MAX_SEQ_GAP = 1 << 20;
@@ -45,7 +46,7 @@ export class SequenceTracker {
 
   constructor(options: SequenceTrackerOptions = {}) {
     const g = options.maxSeqGap ?? DEFAULT_MAX_SEQ_GAP;
-    if (!Number.isSafeInteger(g) || g < 0) throw new RangeError(`maxSeqGap must be an integer ≥ 0, got ${g}`);
+    if (!Number.isSafeInteger(g) || g < 0) throw invalidArgument(`maxSeqGap must be an integer ≥ 0, got ${g}`);
     this.#maxGap = g;
   }
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClientEngine } from '@vsock-rpc/engine';
+import { ClientEngine, formatAddress } from '@vsock-rpc/engine';
 import {
   createCollector,
   createTraceAgent,
@@ -52,7 +52,7 @@ describe('agents → collector over unix sockets', () => {
   it('merges 3 agents and host events in ts order, losing nothing', async () => {
     const out: TraceEvent[] = [];
     const collector = await createCollector({ listen: addr(), ...quiet, onEvents: (e) => out.push(...e) });
-    const listen = `unix://${(collector.server.address as { path: string }).path}`;
+    const listen = formatAddress(collector.server.address);
     const agents = await Promise.all(['g1', 'g2', 'g3'].map((name) => createTraceAgent({ connect: listen, name, ...quiet })));
     const per = 400;
     let hostSeq = 0;
@@ -85,7 +85,7 @@ describe('agents → collector over unix sockets', () => {
   it('converts a skewed guest clock (clockSkewNs = 5 s) into the host domain', async () => {
     const out: TraceEvent[] = [];
     const collector = await createCollector({ listen: addr(), ...quiet, onEvents: (e) => out.push(...e) });
-    const listen = `unix://${(collector.server.address as { path: string }).path}`;
+    const listen = formatAddress(collector.server.address);
     const skew = 5_000_000_000n;
     const agent = await createTraceAgent({ connect: listen, name: 'skewed', clockSkewNs: skew, ...quiet });
     const hostTimes: bigint[] = [];
@@ -114,7 +114,7 @@ describe('agents → collector over unix sockets', () => {
   it('heartbeats of an idle agent let the others through long before the lateness bound', async () => {
     const out: TraceEvent[] = [];
     const collector = await createCollector({ listen: addr(), ...quiet, latenessNs: 30_000_000_000n, onEvents: (e) => out.push(...e) });
-    const listen = `unix://${(collector.server.address as { path: string }).path}`;
+    const listen = formatAddress(collector.server.address);
     const idle = await createTraceAgent({ connect: listen, name: 'idle', heartbeatMs: 20, ...quiet });
     const busy = await createTraceAgent({ connect: listen, name: 'busy', ...quiet });
     busy.emit({ text: 'x' });
@@ -134,7 +134,7 @@ describe('agents → collector over unix sockets', () => {
       onEvents: (e) => out.push(...e),
       onLate: (e) => late.push(e),
     });
-    const listen = `unix://${(collector.server.address as { path: string }).path}`;
+    const listen = formatAddress(collector.server.address);
     // A raw client: same machine, same clock, ts written by hand.
     const raw = await ClientEngine.connect(listen, { registry: traceRegistry, name: 'raw', clock: false, ...quiet });
     const now = process.hrtime.bigint();
@@ -152,7 +152,7 @@ describe('agents → collector over unix sockets', () => {
 
   it('drops and counts when the agent buffer is full; emit never blocks', async () => {
     const collector = await createCollector({ listen: addr(), ...quiet });
-    const listen = `unix://${(collector.server.address as { path: string }).path}`;
+    const listen = formatAddress(collector.server.address);
     const agent: TraceAgent = await createTraceAgent({ connect: listen, name: 'tiny', maxBuffered: 10, maxBatch: 1000, ...quiet });
     let accepted = 0;
     for (let i = 0; i < 100; i++) if (agent.emit({ text: 'x' })) accepted++;
@@ -165,7 +165,7 @@ describe('agents → collector over unix sockets', () => {
 
   it('yields merged events through the async iterator and ends on close', async () => {
     const collector: Collector = await createCollector({ listen: addr(), ...quiet });
-    const listen = `unix://${(collector.server.address as { path: string }).path}`;
+    const listen = formatAddress(collector.server.address);
     const seen: TraceEvent[] = [];
     const reading = (async () => {
       for await (const e of collector) seen.push(e);

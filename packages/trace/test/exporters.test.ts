@@ -136,8 +136,9 @@ describe('JsonlExporter', () => {
   it('eventToJsonLine is one line even for multi-line text', () => {
     expect(eventToJsonLine(sample[1]!)).not.toContain('\n');
     expect(() => parseJsonLine('{"source":"a","seq":0,"ts":1,"origTs":"1","errorBoundNs":"0","kind":"k"}')).toThrow(
-      TypeError,
+      expect.objectContaining({ name: 'TraceError', code: 'ERR_TRACE_BAD_LINE' }),
     );
+    expect(() => parseJsonLine('not json')).toThrow(expect.objectContaining({ code: 'ERR_TRACE_BAD_LINE' }));
   });
 });
 

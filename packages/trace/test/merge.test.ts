@@ -205,9 +205,9 @@ describe('WatermarkMerge: sources, bound, flush', () => {
   });
 
   it('rejects bad options', () => {
-    expect(() => new WatermarkMerge({ maxBuffered: 0 })).toThrow(RangeError);
-    expect(() => new WatermarkMerge({ maxBuffered: 1.5 })).toThrow(RangeError);
-    expect(() => new WatermarkMerge({ latenessNs: -1n })).toThrow(RangeError);
+    expect(() => new WatermarkMerge({ maxBuffered: 0 })).toThrow(expect.objectContaining({ name: 'TraceError', code: 'ERR_INVALID_ARG_VALUE' }));
+    expect(() => new WatermarkMerge({ maxBuffered: 1.5 })).toThrow(expect.objectContaining({ name: 'TraceError', code: 'ERR_INVALID_ARG_VALUE' }));
+    expect(() => new WatermarkMerge({ latenessNs: -1n })).toThrow(expect.objectContaining({ name: 'TraceError', code: 'ERR_INVALID_ARG_VALUE' }));
   });
 
   it('stats keys are own properties even for odd source names', () => {

@@ -146,7 +146,11 @@ export function formatAddress(a: TransportAddress): string {
   }
 }
 
-/** Accepts either form and returns a validated object. */
+/**
+ * Accepts either form and returns a validated object: what every API that takes an address
+ * (`dial`, `listen`, the engines) does once, at its edge.
+ * @throws AddressError when malformed.
+ */
 export function toAddress(address: string | TransportAddress): TransportAddress {
   return typeof address === 'string' ? parseAddress(address) : normalizeAddress(address);
 }

@@ -2,39 +2,28 @@
  * Typed errors of @vsock-rpc/vsock. Every message says what happened and what to do.
  * All of them extend {@link VsockError}, so one `instanceof` catches the package's errors,
  * and `code` keeps the POSIX name (`EADDRNOTAVAIL`, `ECONNREFUSED`, ...) for programs.
+ * {@link VsockError} itself extends {@link VsockRpcError} (`@vsock-rpc/errors`), the base
+ * class of every vsock-rpc error, so one `instanceof VsockRpcError` catches all packages' errors.
  * @packageDocumentation
  */
+import { VsockRpcError, type VsockRpcErrorOptions } from '@vsock-rpc/errors';
 
-/** Fields common to every error of this package. */
-export interface VsockErrorOptions {
-  /** The POSIX errno (positive) when the error came from a syscall. */
-  errno?: number;
-  /** The failing syscall or operation (`bind`, `connect`, `handshake`...). */
-  syscall?: string;
-  /** The underlying error, if any. */
-  cause?: unknown;
-  /** The address involved, formatted (`vsock://3:1234`, `unix:///run/x.sock`). */
-  address?: string;
-}
+export { VsockRpcError, isVsockRpcError, type VsockRpcErrorOptions } from '@vsock-rpc/errors';
 
-/** Base class: an error from this package, with a machine-readable `code`. */
-export class VsockError extends Error {
-  /** POSIX error name (e.g. `EADDRNOTAVAIL`) or a package code (e.g. `ERR_VSOCK_ADDRESS`). */
-  readonly code: string;
-  /** Positive errno when a syscall failed. */
-  readonly errno: number | undefined;
-  /** The failing syscall or operation. */
-  readonly syscall: string | undefined;
-  /** The address involved, formatted, when there is one. */
-  readonly address: string | undefined;
+/**
+ * Fields common to every error of this package: `errno`, `syscall`, `cause` and `address`
+ * (formatted, `vsock://3:1234`, `unix:///run/x.sock`), as in {@link VsockRpcErrorOptions}.
+ */
+export type VsockErrorOptions = VsockRpcErrorOptions;
 
+/**
+ * Base class of this package's errors: a {@link VsockRpcError} whose `code` is a POSIX error
+ * name (e.g. `EADDRNOTAVAIL`) or a package code (e.g. `ERR_VSOCK_ADDRESS`), with node's
+ * `errno`, `syscall` and `address` (formatted) when they apply.
+ */
+export class VsockError extends VsockRpcError {
   constructor(code: string, message: string, options: VsockErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = new.target.name;
-    this.code = code;
-    this.errno = options.errno;
-    this.syscall = options.syscall;
-    this.address = options.address;
+    super(code, message, options);
   }
 }
 

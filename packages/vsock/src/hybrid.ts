@@ -100,7 +100,7 @@ export function dialHybrid(udsPath: string, port: number, options: DialOptions =
         cleanup();
         // Bytes the guest sent right after the OK line belong to the caller's stream.
         if (rest.length > 0) socket.unshift(rest);
-        const peer: PeerInfo = { transport: 'hybrid', address, port };
+        const peer: PeerInfo = { transport: 'hybrid', address: { transport: 'hybrid', path: udsPath, port }, port };
         const s = withPeer(socket, peer);
         Object.defineProperty(s, 'hostPort', { value: Number(ok[1]), enumerable: true });
         resolve(s as HybridSocket);
@@ -156,5 +156,5 @@ export async function listenHybrid(udsPath: string, port: number, options: Liste
   await clearStaleUnixSocket(path, address);
   const server = net.createServer({ allowHalfOpen: options.allowHalfOpen ?? false, ...(options.highWaterMark === undefined ? {} : { highWaterMark: options.highWaterMark }) });
   await listenNet(server, { path, ...(options.backlog === undefined ? {} : { backlog: options.backlog }) }, { address, transport: 'hybrid' });
-  return new NetTransportServer(server, { transport: 'hybrid', path: udsPath, port }, () => ({ transport: 'hybrid', address }));
+  return new NetTransportServer(server, { transport: 'hybrid', path: udsPath, port }, () => ({ transport: 'hybrid', address: { transport: 'hybrid', path: udsPath, port } }));
 }

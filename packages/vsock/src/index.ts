@@ -6,6 +6,8 @@
  */
 export { VMADDR_CID_ANY, VMADDR_CID_HYPERVISOR, VMADDR_CID_LOCAL, VMADDR_CID_HOST, VMADDR_PORT_ANY } from './constants.js';
 export {
+  VsockRpcError,
+  isVsockRpcError,
   VsockError,
   VsockAddressNotAvailableError,
   VsockAddressInUseError,
@@ -19,9 +21,10 @@ export {
   AddressError,
   ACCEPTED_ADDRESS_FORMS,
   type VsockErrorOptions,
+  type VsockRpcErrorOptions,
   type HybridHandshakeFailure,
 } from './errors.js';
-export { parseAddress, formatAddress, normalizeAddress } from './address.js';
+export { parseAddress, formatAddress, normalizeAddress, toAddress } from './address.js';
 export type { TransportAddress, PeerInfo, TransportSocket, TransportServer, DialOptions, ListenOptions } from './types.js';
 export { VsockSocket } from './vsock-socket.js';
 export { connectVsock, type ConnectVsockOptions } from './vsock-connect.js';

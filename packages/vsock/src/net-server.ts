@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events';
 import { lstat, unlink } from 'node:fs/promises';
 import net from 'node:net';
-import { VsockAddressInUseError } from './errors.js';
+import { VsockAddressInUseError, VsockInvalidArgumentError } from './errors.js';
 import { toVsockError } from './guidance.js';
 import type { PeerInfo, TransportAddress, TransportServer, TransportSocket } from './types.js';
 import type { VsockServer } from './vsock-server.js';
@@ -132,7 +132,7 @@ export class VsockTransportServer extends EventEmitter implements TransportServe
     super();
     this.#server = server;
     const bound = server.address();
-    if (!bound) throw new Error('VsockTransportServer needs a listening VsockServer');
+    if (!bound) throw new VsockInvalidArgumentError('ERR_INVALID_ARG_VALUE', 'VsockTransportServer needs a listening VsockServer: call listen() and wait for it first');
     this.address = { transport: 'vsock', cid: bound.cid, port: bound.port };
     // VsockSocket already has `peer`.
     server.on('connection', (socket) => this.emit('connection', socket as unknown as TransportSocket));

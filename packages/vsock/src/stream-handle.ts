@@ -10,6 +10,7 @@
  */
 import net from 'node:net';
 import { getSystemErrorName } from 'node:util';
+import { VsockError } from './errors.js';
 
 /** Shape of the internal Pipe handle we rely on. */
 interface PipeHandle {
@@ -33,7 +34,8 @@ function loadPipeWrap(): PipeWrap {
     constants?: { SOCKET?: unknown };
   };
   if (typeof binding?.Pipe !== 'function' || typeof binding.constants?.SOCKET !== 'number') {
-    throw new Error(
+    throw new VsockError(
+      'ERR_VSOCK_NODE_INTERNALS',
       `process.binding('pipe_wrap') no longer provides Pipe and constants.SOCKET in Node ${process.version}; ` +
         '@vsock-rpc/vsock must be updated for this Node version',
     );
@@ -54,7 +56,7 @@ export interface SocketFromFdOptions {
  * Wraps a connected, non-blocking stream fd in a libuv pipe handle, returned as options
  * for `new net.Socket(...)`. On success the handle owns the fd (destroying the socket
  * closes it); on failure the fd is still the caller's.
- * @throws Error with `code` (e.g. `EBADF`) when libuv refuses the fd.
+ * @throws VsockError with `code` (e.g. `EBADF`), `errno` and `syscall` when libuv refuses the fd.
  */
 export function streamHandleOptions(fd: number, options: SocketFromFdOptions = {}): net.SocketConstructorOpts {
   const { Pipe, constants } = loadPipeWrap();
@@ -64,11 +66,7 @@ export function streamHandleOptions(fd: number, options: SocketFromFdOptions = {
     // Drop the empty handle; it does not own the fd since open() failed.
     handle.close();
     const code = getSystemErrorName(rc);
-    const err = new Error(`cannot open fd ${fd} as a stream: ${code}`) as Error & { code: string; errno: number; syscall: string };
-    err.code = code;
-    err.syscall = 'uv_pipe_open';
-    err.errno = -rc;
-    throw err;
+    throw new VsockError(code, `cannot open fd ${fd} as a stream (${code}): libuv refused it; is it a connected stream socket?`, { errno: -rc, syscall: 'uv_pipe_open' });
   }
   return {
     handle,

@@ -76,7 +76,7 @@ function dialNet(
 function tcpPeer(s: net.Socket, fallback: { host: string; port: number }): PeerInfo {
   const host = s.remoteAddress ?? fallback.host;
   const port = s.remotePort ?? fallback.port;
-  return { transport: 'tcp', address: formatAddress({ transport: 'tcp', host, port }), port };
+  return { transport: 'tcp', address: { transport: 'tcp', host, port }, port };
 }
 
 /**
@@ -96,7 +96,7 @@ export async function dial(address: string | TransportAddress, options: DialOpti
     case 'hybrid':
       return (await dialHybrid(a.path, a.port, options)) as unknown as TransportSocket;
     case 'unix':
-      return dialNet({ path: a.path }, text, 'unix', options, () => ({ transport: 'unix', address: text }));
+      return dialNet({ path: a.path }, text, 'unix', options, () => ({ transport: 'unix', address: { transport: 'unix', path: a.path } }));
     case 'tcp':
       return dialNet({ host: a.host, port: a.port }, text, 'tcp', options, (s) => tcpPeer(s, a));
   }
@@ -139,7 +139,7 @@ export async function listen(address: string | TransportAddress, options: Listen
       await clearStaleUnixSocket(a.path, text);
       const server = net.createServer({ allowHalfOpen, ...hwm(options) });
       await listenNet(server, { path: a.path, ...backlog }, { address: text, transport: 'unix' });
-      return new NetTransportServer(server, a, () => ({ transport: 'unix', address: text }));
+      return new NetTransportServer(server, a, () => ({ transport: 'unix', address: { transport: 'unix', path: a.path } }));
     }
     case 'tcp': {
       const server = net.createServer({ allowHalfOpen, ...hwm(options) });

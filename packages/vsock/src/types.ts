@@ -14,10 +14,13 @@ export type TransportAddress =
 
 /** What we know about the other end of a connection. */
 export interface PeerInfo {
-  /** Transport of the connection. */
+  /** Transport of the connection (the same as `address.transport`). */
   transport: TransportAddress['transport'];
-  /** The remote end, formatted like {@link TransportAddress} text (for unix/hybrid: the socket path used). */
-  address: string;
+  /**
+   * The remote end (for unix/hybrid: the socket path used, as the peer has no address of its
+   * own there). Show it with `formatAddress(peer.address)`.
+   */
+  address: TransportAddress;
   /** Remote CID (vsock only). */
   cid?: number;
   /** Remote port (vsock and tcp; hybrid: the guest port dialed, for host-initiated connections). */

@@ -59,7 +59,7 @@ export class VsockSocket extends net.Socket {
   get peer(): PeerInfo {
     return {
       transport: 'vsock',
-      address: formatAddress({ transport: 'vsock', cid: this.remoteCid, port: this.remotePort }),
+      address: { transport: 'vsock', cid: this.remoteCid, port: this.remotePort },
       cid: this.remoteCid,
       port: this.remotePort,
     };
@@ -75,7 +75,7 @@ export class VsockSocket extends net.Socket {
     try {
       return native().getBufferSize(this.#fd);
     } catch (err) {
-      throw toVsockError(err, { op: 'getBufferSize', address: this.peer.address });
+      throw toVsockError(err, { op: 'getBufferSize', address: formatAddress(this.peer.address) });
     }
   }
 
@@ -88,7 +88,7 @@ export class VsockSocket extends net.Socket {
     try {
       native().setBufferSize(this.#fd, bytes);
     } catch (err) {
-      throw toVsockError(err, { op: 'setBufferSize', address: this.peer.address });
+      throw toVsockError(err, { op: 'setBufferSize', address: formatAddress(this.peer.address) });
     }
     return this;
   }

@@ -10,6 +10,7 @@ import {
   VsockAddressInUseError,
   VsockConnectionRefusedError,
   dial,
+  formatAddress,
   dialHybrid,
   hybridListenPath,
   listen,
@@ -75,7 +76,8 @@ describe('hybrid vsock (Firecracker muxer protocol)', () => {
     const s = await dialHybrid(uds, 52);
     expect(lines).toEqual(['CONNECT 52']);
     expect(s.hostPort).toBe(1073741824);
-    expect(s.peer).toEqual({ transport: 'hybrid', address: `hybrid://${uds}:52`, port: 52 });
+    expect(s.peer).toEqual({ transport: 'hybrid', address: { transport: 'hybrid', path: uds, port: 52 }, port: 52 });
+    expect(formatAddress(s.peer.address)).toBe(`hybrid://${uds}:52`);
     s.write('ping');
     expect((await readN(s, 4)).toString()).toBe('ping');
     s.destroy();
@@ -181,7 +183,7 @@ describe('hybrid vsock (Firecracker muxer protocol)', () => {
     // What Firecracker does when the guest connects to CID 2 port 1234.
     const guest = net.connect(`${uds}_1234`);
     const conn = await got;
-    expect(conn.peer).toEqual({ transport: 'hybrid', address: `hybrid://${uds}:1234` });
+    expect(conn.peer).toEqual({ transport: 'hybrid', address: { transport: 'hybrid', path: uds, port: 1234 } });
     conn.pipe(conn);
     guest.end('from guest');
     expect((await readAll(guest)).toString()).toBe('from guest');

@@ -159,7 +159,8 @@ export function decodeWith(check: TypeCheck<TSchema>, typeName: string, payload:
   try {
     value = start === undefined || start === end ? unpack(payload.subarray(start ?? 0, end), undefined, undefined, aliasBinary) : unpack(payload, start, end, aliasBinary);
   } catch (err) {
-    throw new DecodeError(typeName, `not one well-formed MessagePack value (${(err as Error).message})`, { cause: err });
+    const detail = err instanceof DecodeError ? err.detail : String((err as Error).message);
+    throw new DecodeError(typeName, `not one well-formed MessagePack value (${detail})`, { cause: err });
   }
   if (!check.Check(value)) throw violation(check, typeName, value, 'inbound');
   return value;

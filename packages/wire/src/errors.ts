@@ -1,20 +1,14 @@
 /**
  * Typed errors. Every error a user can meet carries a stable `code` and a message that says
- * what happened and what to do about it.
+ * what happened and what to do about it. All derive from {@link VsockRpcError}, the one base
+ * class of every vsock-rpc package (from `@vsock-rpc/errors`, re-exported here so that
+ * `import { VsockRpcError } from '@vsock-rpc/wire'` keeps working).
  */
 
+import { VsockRpcError } from '@vsock-rpc/errors';
 import { KIND_NAMES } from './constants.js';
 
-/** Base class of every vsock-rpc error. `code` is stable across releases; match on it. */
-export class VsockRpcError extends Error {
-  /** Stable machine-readable code, e.g. 'FRAME_TOO_LARGE'. */
-  readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-    this.code = code;
-  }
-}
+export { VsockRpcError, isVsockRpcError, type VsockRpcErrorOptions } from '@vsock-rpc/errors';
 
 /** The registry declaration is invalid (duplicate id or name, reserved id, bad id). */
 export class RegistryDefinitionError extends VsockRpcError {
@@ -85,7 +79,8 @@ export class TruncatedFrameError extends ProtocolError {
 export class DecodeError extends VsockRpcError {
   constructor(
     readonly typeName: string,
-    detail: string,
+    /** What was wrong with the bytes. */
+    readonly detail: string,
     options?: { cause?: unknown },
   ) {
     super('DECODE_ERROR', `payload of '${typeName}' cannot be decoded: ${detail}`, options);

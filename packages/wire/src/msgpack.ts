@@ -1,4 +1,5 @@
 import { C1, Packr, type Options } from 'msgpackr';
+import { DecodeError } from './errors.js';
 
 /**
  * The one MessagePack configuration of the protocol (PROTOCOL.md, "Payloads"):
@@ -58,8 +59,13 @@ export function packerFor(mayHoldUndefined: boolean): (value: unknown) => Buffer
 export function unpack(payload: Uint8Array, start?: number, end?: number, aliasBinary = false): unknown {
   const p = aliasBinary ? packrAliasing : packr;
   // With a range, msgpackr reads in place and reuses the DataView it caches on the buffer.
-  const value: unknown = start === undefined ? p.unpack(payload) : p.unpack(payload, { start, end });
+  let value: unknown;
+  try {
+    value = start === undefined ? p.unpack(payload) : p.unpack(payload, { start, end });
+  } catch (err) {
+    throw new DecodeError('MessagePack value', err instanceof Error ? err.message : String(err), { cause: err });
+  }
   // msgpackr returns a marker for 0xc1 ("never used" in MessagePack) instead of throwing.
-  if (value === C1) throw new Error('0xc1 is not a MessagePack value');
+  if (value === C1) throw new DecodeError('MessagePack value', '0xc1 is not a MessagePack value');
   return value;
 }

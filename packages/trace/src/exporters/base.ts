@@ -8,6 +8,7 @@ import { createWriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { TraceEvent } from '../schema.js';
+import { exportError, invalidArgument } from '../errors.js';
 
 /**
  * An exporter: receives merged events in batches, writes them somewhere.
@@ -91,7 +92,7 @@ export abstract class StreamExporter implements TraceExporter {
   };
   readonly #onError = (err: Error): void => {
     // Keep the first error; later ones are usually consequences of it.
-    this.#error ??= err;
+    this.#error ??= exportError(err);
     this.#releaseWritten();
   };
 
@@ -101,7 +102,7 @@ export abstract class StreamExporter implements TraceExporter {
     this.#endOnClose = options.end ?? owned;
     this.#maxBufferedBytes = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
     if (!(this.#maxBufferedBytes > 0)) {
-      throw new RangeError(`maxBufferedBytes must be > 0, got ${this.#maxBufferedBytes}`);
+      throw invalidArgument(`maxBufferedBytes must be > 0, got ${this.#maxBufferedBytes}`);
     }
     // A listener also keeps a failing stream from crashing the process with an unhandled
     // 'error'; the error is reported by close() and stats().
@@ -212,7 +213,7 @@ export abstract class StreamExporter implements TraceExporter {
         }
       }
     } catch (err) {
-      this.#error ??= err instanceof Error ? err : new Error(String(err));
+      this.#error ??= exportError(err);
     } finally {
       // Not our stream to listen on any more (process.stdout outlives us).
       if (!this.#endOnClose) s.off('error', this.#onError);

@@ -4,6 +4,7 @@
  * @packageDocumentation
  */
 import type { TraceEvent, TraceFields } from '../schema.js';
+import { TraceError } from '../errors.js';
 import { StreamExporter, jsonWithBigints, type StreamExporterOptions } from './base.js';
 
 /** Options of {@link JsonlExporter}. */
@@ -32,19 +33,25 @@ export function eventToJsonLine(e: TraceEvent): string {
  * `errorBoundNs` become bigints again; bigint FIELD values stay decimal strings, because the
  * file does not record that they were bigints.
  *
- * @throws TypeError if the line is not such an object.
+ * @throws TraceError `ERR_TRACE_BAD_LINE` if the line is not such an object or not JSON.
  */
 export function parseJsonLine(line: string): TraceEvent {
-  const o = JSON.parse(line) as Record<string, unknown>;
+  let o: Record<string, unknown>;
+  try {
+    o = JSON.parse(line) as Record<string, unknown>;
+  } catch (err) {
+    throw new TraceError('ERR_TRACE_BAD_LINE', `parseJsonLine: not JSON (${(err as Error).message})`, { cause: err });
+  }
+  if (typeof o !== 'object' || o === null) throw new TraceError('ERR_TRACE_BAD_LINE', 'parseJsonLine: not a trace event (not a JSON object)');
   const big = (k: string): bigint => {
     const v = o[k];
     if (typeof v !== 'string' || !/^-?\d+$/.test(v)) {
-      throw new TypeError(`parseJsonLine: '${k}' must be a decimal string, got ${JSON.stringify(v)}`);
+      throw new TraceError('ERR_TRACE_BAD_LINE', `parseJsonLine: '${k}' must be a decimal string, got ${JSON.stringify(v)}`);
     }
     return BigInt(v);
   };
   if (typeof o['source'] !== 'string' || typeof o['kind'] !== 'string' || typeof o['seq'] !== 'number') {
-    throw new TypeError('parseJsonLine: not a trace event (need string source/kind, number seq)');
+    throw new TraceError('ERR_TRACE_BAD_LINE', 'parseJsonLine: not a trace event (need string source/kind, number seq)');
   }
   const e: TraceEvent = {
     source: o['source'],
