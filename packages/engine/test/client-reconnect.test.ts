@@ -1,6 +1,7 @@
 /** ClientEngine: reconnect with backoff across a server restart, offline queueing, lifecycle events. */
 import { describe, expect, it } from 'vitest';
-import { backoffDelay, type PeerHandle } from '../src/index.js';
+import { backoffDelay } from '../src/backoff.js';
+import type { PeerHandle } from '../src/index.js';
 import {
   connectClient,
   deferred,

@@ -1,7 +1,8 @@
 /** HELLO: registry mismatch on both ends, protocol version, handshake timeout, what a HELLO carries. */
 import { describe, expect, it } from 'vitest';
 import { ControlType, Kind, PROTOCOL_VERSION, decodeHello } from '@vsock-rpc/wire';
-import { ClientEngine, HelloMismatchError, compareHello } from '../src/index.js';
+import { ClientEngine, HelloMismatchError } from '../src/index.js';
+import { compareHello } from '../src/handshake.js';
 import {
   TRANSPORTS,
   changedRegistry,

@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ControlType, Kind, encodeErrorPayload, encodeFrame, pack } from '@vsock-rpc/wire';
-import { EngineMetrics, RpcError } from '../src/index.js';
+import { RpcError } from '../src/index.js';
+import { EngineMetrics } from '../src/metrics.js';
 import { KNOWN_ERROR_CODES } from '../src/metrics.js';
 import { helloFrame, metricValue, promRegistry, rawConnect, rejectionOf, startPair, startServer, testRegistry, urlOf, useCleanup, waitFor } from './helpers.js';
 

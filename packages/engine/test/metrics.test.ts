@@ -1,7 +1,8 @@
 /** Metrics: a real prom-client Registry, the text exposition after traffic, hdr-histogram latency. */
 import { describe, expect, it } from 'vitest';
 import { pack } from '@vsock-rpc/wire';
-import { EngineMetrics, MetricsConflictError, RpcError, ServerEngine } from '../src/index.js';
+import { MetricsConflictError, RpcError, ServerEngine } from '../src/index.js';
+import { EngineMetrics } from '../src/metrics.js';
 import {
   TRANSPORTS,
   connectClient,

@@ -6,7 +6,7 @@ import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
 import { describe, expect, it } from 'vitest';
 import { ControlType, Kind, encodeErrorPayload, encodeFrame, pack } from '@vsock-rpc/wire';
-import { Connection } from '../src/index.js';
+import { Connection } from '../src/connection.js';
 import { helloFrame, rawConnect, startServer, urlOf, useCleanup, waitFor } from './helpers.js';
 
 useCleanup();
