@@ -4,12 +4,7 @@ import { defineConfig } from 'vitest/config';
 // entry points (dist/), so `npm test` builds first; worker_threads need built JS anyway.
 export default defineConfig({
   test: {
-    include: [
-      'packages/*/test/**/*.test.ts',
-      'envtest/test/**/*.test.ts',
-      'bench/test/**/*.test.ts',
-      'test/**/*.test.ts',
-    ],
+    include: ['packages/*/test/**/*.test.ts', 'envtest/test/**/*.test.ts', 'bench/test/**/*.test.ts', 'test/**/*.test.ts'],
     exclude: ['**/node_modules/**', 'test/vm/nested/**'],
     pool: 'forks',
     maxWorkers: 2,

@@ -14,9 +14,7 @@ try {
 }
 const passed = report.numPassedTests ?? 0;
 // Suites that failed to load have no tests: count each as a failure so it cannot pass unseen.
-const failedSuites = (report.testResults ?? []).filter(
-  (s) => s.status === 'failed' && (s.assertionResults ?? []).length === 0,
-).length;
+const failedSuites = (report.testResults ?? []).filter((s) => s.status === 'failed' && (s.assertionResults ?? []).length === 0).length;
 const failed = (report.numFailedTests ?? 0) + failedSuites;
 const skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
 if (skipped > 0) console.log(`${skipped} skipped (not counted as passed)`);

@@ -8,8 +8,24 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
-  CLOCK_REQUEST_SIZE, CLOCK_RESPONSE_SIZE, Codec, ControlType, DEFAULT_INLINE_LIMIT, DEFAULT_MAX_FRAME, Flags, FrameDecoder, FrameEncoder,
-  HEADER_SIZE, KNOWN_FLAGS, Kind, MAX_FRAME_CEILING, MAX_TYPE_ID, PROTOCOL_VERSION, RESERVED_ID_MIN, decodeErrorPayload, encodeErrorPayload,
+  CLOCK_REQUEST_SIZE,
+  CLOCK_RESPONSE_SIZE,
+  Codec,
+  ControlType,
+  DEFAULT_INLINE_LIMIT,
+  DEFAULT_MAX_FRAME,
+  Flags,
+  FrameDecoder,
+  FrameEncoder,
+  HEADER_SIZE,
+  KNOWN_FLAGS,
+  Kind,
+  MAX_FRAME_CEILING,
+  MAX_TYPE_ID,
+  PROTOCOL_VERSION,
+  RESERVED_ID_MIN,
+  decodeErrorPayload,
+  encodeErrorPayload,
   type Frame,
 } from '@vsock-rpc/wire';
 import { exampleRegistry } from '@vsock-rpc/wire/examples';
@@ -59,7 +75,13 @@ function tableRows(text: string): string[][] {
   const first = all.findIndex((l) => l.trim().startsWith('|'));
   const end = all.findIndex((l, i) => i > first && !l.trim().startsWith('|'));
   const lines = all.slice(first, end < 0 ? undefined : end);
-  return lines.slice(2).map((l) => l.trim().replace(/^\||\|$/g, '').split('|').map((c) => c.trim()));
+  return lines.slice(2).map((l) =>
+    l
+      .trim()
+      .replace(/^\||\|$/g, '')
+      .split('|')
+      .map((c) => c.trim()),
+  );
 }
 
 function decodeFrames(bytes: Buffer): Frame[] {
@@ -128,7 +150,12 @@ describe('PROTOCOL.md §10 worked examples', () => {
 
   it('the four examples decode as one stream, in order', () => {
     const stream = Buffer.concat(['small-frame', 'large-frame', 'request-frame', 'error-frame'].map(hexBlock));
-    expect(decodeFrames(stream).map((f) => [f.kind, f.type, f.id])).toEqual([[1, 4, 0], [1, 0, 0], [2, 100, 7], [4, 100, 7]]);
+    expect(decodeFrames(stream).map((f) => [f.kind, f.type, f.id])).toEqual([
+      [1, 4, 0],
+      [1, 0, 0],
+      [2, 100, 7],
+      [4, 100, 7],
+    ]);
   });
 
   it('the fingerprint quoted in §10 is exampleRegistry.fingerprint', () => {

@@ -73,7 +73,7 @@ export function measure(v: CodecVariant, seconds: number): { opsPerSec: number; 
   let ops = 0;
   let checksum = 0;
   const t0 = process.hrtime.bigint();
-  let elapsed = 0n;
+  let elapsed: bigint;
   do {
     checksum += v.batch(ops & 4095);
     ops += BATCH;

@@ -39,11 +39,7 @@ export function cpuPlan(placement: Placement): CpuPlan {
 }
 
 /** The placements a workload can really run in here, and why any were dropped. */
-export function usablePlacements(
-  wanted: readonly Placement[],
-  taskset: string | null,
-  cores: number,
-): { placements: Placement[]; notes: string[] } {
+export function usablePlacements(wanted: readonly Placement[], taskset: string | null, cores: number): { placements: Placement[]; notes: string[] } {
   const notes: string[] = [];
   let placements = [...wanted];
   if (!taskset && placements.some((p) => p !== 'unpinned')) {

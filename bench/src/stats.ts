@@ -64,8 +64,7 @@ export function rssGrowth(points: ReadonlyArray<readonly [number, number]>): num
   if (points.length < 4) return Number.NaN;
   const t0 = points[0]![0];
   const span = points[points.length - 1]![0] - t0;
-  const between = (a: number, b: number): number[] =>
-    points.filter(([t]) => t - t0 >= a * span && t - t0 <= b * span).map(([, v]) => v);
+  const between = (a: number, b: number): number[] => points.filter(([t]) => t - t0 >= a * span && t - t0 <= b * span).map(([, v]) => v);
   const q2 = between(0.25, 0.5);
   const q4 = between(0.75, 1);
   if (q2.length === 0 || q4.length === 0) return Number.NaN;

@@ -58,7 +58,7 @@ const latency: Workload<'latency'> = {
   name: 'latency',
   title: 'Round-trip latency, small message',
   description:
-    'Sequential request/response of one messageexp; one request outstanding at a time. Figures are µs per round trip from the client\'s send to its receipt of the reply.',
+    "Sequential request/response of one messageexp; one request outstanding at a time. Figures are µs per round trip from the client's send to its receipt of the reply.",
   kind: 'latency',
   unit: 'µs',
   higherIsBetter: false,
@@ -92,7 +92,7 @@ const CONSUME_RATE = 50_000;
 const memory: Workload<'series'> = {
   name: 'memory',
   title: 'Memory under overload (fed 2× faster than consumed)',
-  description: `The server\'s consumer takes ${CONSUME_RATE} events/s (paced in 10 ms batches, so it is half as fast as the feed on an idle and a loaded machine alike) while the client feeds ${2 * CONSUME_RATE}/s for a fixed time; server RSS is sampled throughout. The table shows peak server RSS, the RSS growth over the run's second half (median of the last quarter − median of the second quarter: about 0 when flat), what the client dropped, and the rates achieved.`,
+  description: `The server's consumer takes ${CONSUME_RATE} events/s (paced in 10 ms batches, so it is half as fast as the feed on an idle and a loaded machine alike) while the client feeds ${2 * CONSUME_RATE}/s for a fixed time; server RSS is sampled throughout. The table shows peak server RSS, the RSS growth over the run's second half (median of the last quarter − median of the second quarter: about 0 when flat), what the client dropped, and the rates achieved.`,
   kind: 'series',
   unit: 'MiB',
   higherIsBetter: false,
@@ -128,7 +128,7 @@ const codec: Workload<'rate'> = {
   name: 'codec',
   title: 'Codec + framing, in one process',
   description:
-    'messageexp values ({timestamp: int64, str: 1..65 chars}) through the whole wire path in one process, against msgpackr alone; no sockets. Measured in the suite\'s own process, variants alternating repetition by repetition.',
+    "messageexp values ({timestamp: int64, str: 1..65 chars}) through the whole wire path in one process, against msgpackr alone; no sockets. Measured in the suite's own process, variants alternating repetition by repetition.",
   kind: 'rate',
   unit: 'messages/s',
   higherIsBetter: true,

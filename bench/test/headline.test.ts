@@ -50,10 +50,7 @@ function fullFacts(): Map<string, { skipped?: string; rows: FactRow[] }> {
       },
     ],
     ['codec', { rows: [row('vsock-rpc wire', 6e5), row('msgpackr alone', 8e5)] }],
-    [
-      'vsock',
-      { rows: [row('Node, default buffers', 40), row('C, default buffers', 80), row('Node, 1 MiB buffers', 90), row('C, 1 MiB buffers', 100)] },
-    ],
+    ['vsock', { rows: [row('Node, default buffers', 40), row('C, default buffers', 80), row('Node, 1 MiB buffers', 90), row('C, 1 MiB buffers', 100)] }],
   ]);
 }
 

@@ -18,7 +18,13 @@ describe('svg charts', () => {
       ],
       whiskerLabel: 'min–max over 5 repetitions',
       groups: [
-        { label: 'raw socket', bars: [{ series: 'same CPU', median: 5e6, min: 4e6, max: 6e6 }, { series: 'across CPUs', median: 3e6, min: 2e6, max: 3.5e6 }] },
+        {
+          label: 'raw socket',
+          bars: [
+            { series: 'same CPU', median: 5e6, min: 4e6, max: 6e6 },
+            { series: 'across CPUs', median: 3e6, min: 2e6, max: 3.5e6 },
+          ],
+        },
         { label: 'grpc-js', bars: [{ series: 'same CPU', median: 2e4, min: 1e4, max: 3e4 }] },
       ],
     });
@@ -57,8 +63,23 @@ describe('svg charts', () => {
       xLabel: 'time since start, s',
       yLabel: 'error, µs',
       lines: [
-        { label: 'a', color: '#000', points: [[0, -5], [1, 3], [2, 8]] },
-        { label: 'b', color: '#111', points: [[0, 1], [2, 2]] },
+        {
+          label: 'a',
+          color: '#000',
+          points: [
+            [0, -5],
+            [1, 3],
+            [2, 8],
+          ],
+        },
+        {
+          label: 'b',
+          color: '#111',
+          points: [
+            [0, 1],
+            [2, 2],
+          ],
+        },
       ],
     });
     assertWellFormed(svg);
@@ -73,7 +94,17 @@ describe('svg charts', () => {
       xLabel: 's',
       yLabel: '|error|, µs',
       logY: true,
-      lines: [{ label: 'a', color: '#000', points: [[0, 0], [1, 3], [2, 800]] }],
+      lines: [
+        {
+          label: 'a',
+          color: '#000',
+          points: [
+            [0, 0],
+            [1, 3],
+            [2, 800],
+          ],
+        },
+      ],
     });
     assertWellFormed(svg);
     expect(svg).toContain('(log scale)');

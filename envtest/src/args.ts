@@ -120,7 +120,10 @@ export function hostPortOpt(values: ParsedValues, name: string): { host: string;
 export function cidListOpt(values: ParsedValues, name: string): number[] | undefined {
   const v = stringOpt(values, name);
   if (v === undefined) return undefined;
-  const parts = v.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const parts = v
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   const cids = parts.map(Number);
   if (parts.length === 0 || cids.some((c) => !Number.isInteger(c) || c < 0 || c > 0xffffffff)) {
     throw new UsageError(`--${name} must be a comma-separated list of CIDs (e.g. 3,4), got '${v}'`);

@@ -49,8 +49,20 @@ export function envtestRegistry(src: EnvtestMetricSources): Registry {
         if (v > 0) this.inc({ source }, v);
       }
     };
-  new Counter({ name: 'envtest_events_total', help: 'Events received by the merge, by source', labelNames: ['source'], registers, collect: counterFrom((s) => s.events) });
-  new Counter({ name: 'envtest_late_events_total', help: 'Late events (below the released timeline), by source', labelNames: ['source'], registers, collect: counterFrom((s) => s.late) });
+  new Counter({
+    name: 'envtest_events_total',
+    help: 'Events received by the merge, by source',
+    labelNames: ['source'],
+    registers,
+    collect: counterFrom((s) => s.events),
+  });
+  new Counter({
+    name: 'envtest_late_events_total',
+    help: 'Late events (below the released timeline), by source',
+    labelNames: ['source'],
+    registers,
+    collect: counterFrom((s) => s.late),
+  });
   new Counter({
     name: 'envtest_dropped_events_total',
     help: 'Events dropped on this host, by where (channel, exporter, timeline, overflow, future)',
@@ -73,9 +85,32 @@ export function envtestRegistry(src: EnvtestMetricSources): Registry {
       this.set(src.timeline().agentDropped);
     },
   });
-  new Gauge({ name: 'envtest_merge_buffered', help: 'Events waiting in the watermark merge', registers, collect() { this.set(src.timeline().buffered); } });
-  new Counter({ name: 'envtest_released_events_total', help: 'Events released in timeline order', registers, collect() { this.reset(); this.inc(src.timeline().released); } });
-  new Counter({ name: 'envtest_exported_events_total', help: 'Events written by the --export exporter', registers, collect() { this.reset(); this.inc(src.exported()); } });
+  new Gauge({
+    name: 'envtest_merge_buffered',
+    help: 'Events waiting in the watermark merge',
+    registers,
+    collect() {
+      this.set(src.timeline().buffered);
+    },
+  });
+  new Counter({
+    name: 'envtest_released_events_total',
+    help: 'Events released in timeline order',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(src.timeline().released);
+    },
+  });
+  new Counter({
+    name: 'envtest_exported_events_total',
+    help: 'Events written by the --export exporter',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(src.exported());
+    },
+  });
   new Gauge({
     name: 'envtest_sources_active',
     help: 'Sources holding the timeline (connected guests and the host hook)',
@@ -84,8 +119,26 @@ export function envtestRegistry(src: EnvtestMetricSources): Registry {
       this.set(Object.values(src.timeline().bySource).filter((s) => s.active).length);
     },
   });
-  new Gauge({ name: 'envtest_guest_clock_offset_seconds', help: "A guest's clock minus the host's, as its agent estimates it", labelNames: ['source'], registers, collect: perSource((s) => (s.agent?.clock ? Number(s.agent.clock.offsetNs) / 1e9 : undefined)) });
-  new Gauge({ name: 'envtest_guest_clock_error_bound_seconds', help: 'Error bound of the guest clock offset', labelNames: ['source'], registers, collect: perSource((s) => (s.agent?.clock ? Number(s.agent.clock.errorBoundNs) / 1e9 : undefined)) });
-  new Gauge({ name: 'envtest_guest_clock_drift_ppm', help: 'Estimated drift of the guest clock, ppm', labelNames: ['source'], registers, collect: perSource((s) => s.agent?.clock?.driftPpm) });
+  new Gauge({
+    name: 'envtest_guest_clock_offset_seconds',
+    help: "A guest's clock minus the host's, as its agent estimates it",
+    labelNames: ['source'],
+    registers,
+    collect: perSource((s) => (s.agent?.clock ? Number(s.agent.clock.offsetNs) / 1e9 : undefined)),
+  });
+  new Gauge({
+    name: 'envtest_guest_clock_error_bound_seconds',
+    help: 'Error bound of the guest clock offset',
+    labelNames: ['source'],
+    registers,
+    collect: perSource((s) => (s.agent?.clock ? Number(s.agent.clock.errorBoundNs) / 1e9 : undefined)),
+  });
+  new Gauge({
+    name: 'envtest_guest_clock_drift_ppm',
+    help: 'Estimated drift of the guest clock, ppm',
+    labelNames: ['source'],
+    registers,
+    collect: perSource((s) => s.agent?.clock?.driftPpm),
+  });
   return registers[0]!;
 }

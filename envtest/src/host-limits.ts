@@ -59,12 +59,36 @@ export const DEFAULT_HOST_LIMITS: HostLimits = {
 export const HOST_LIMIT_FLAGS: Readonly<Record<string, OptionSpec>> = {
   'max-frame': { type: 'string', value: 'BYTES', help: `largest frame a guest may send (default ${DEFAULT_HOST_LIMITS.maxFrame}, 1024 … 1073741824)` },
   'handshake-timeout-ms': { type: 'string', value: 'MS', help: `a guest's HELLO must arrive within MS (default ${DEFAULT_HOST_LIMITS.handshakeTimeoutMs})` },
-  'idle-timeout-ms': { type: 'string', value: 'MS', help: `close a guest with no complete frame for MS (default ${DEFAULT_HOST_LIMITS.idleTimeoutMs}; 0: never)` },
-  'frame-timeout-ms': { type: 'string', value: 'MS', help: `any frame may take MS plus its size at --min-frame-rate (default ${DEFAULT_HOST_LIMITS.frameBaseMs})` },
-  'min-frame-rate': { type: 'string', value: 'B/S', help: `slowest rate a frame may arrive at, bytes/s (default ${DEFAULT_HOST_LIMITS.minFrameBytesPerSecond})` },
-  'guest-cpu-ms': { type: 'string', value: 'MS', help: `CPU ms per second one guest may cost before it is slowed (default ${DEFAULT_HOST_LIMITS.cpuMsPerSecond}; 0: unlimited)` },
-  'guest-bytes': { type: 'string', value: 'B/S', help: `bytes per second one guest may send before it is slowed (default ${DEFAULT_HOST_LIMITS.bytesPerSecond}; 0: unlimited)` },
-  'max-connections-per-cid': { type: 'string', value: 'N', help: `connections of one guest (CID or TCP address) (default ${DEFAULT_HOST_LIMITS.maxConnectionsPerCid})` },
+  'idle-timeout-ms': {
+    type: 'string',
+    value: 'MS',
+    help: `close a guest with no complete frame for MS (default ${DEFAULT_HOST_LIMITS.idleTimeoutMs}; 0: never)`,
+  },
+  'frame-timeout-ms': {
+    type: 'string',
+    value: 'MS',
+    help: `any frame may take MS plus its size at --min-frame-rate (default ${DEFAULT_HOST_LIMITS.frameBaseMs})`,
+  },
+  'min-frame-rate': {
+    type: 'string',
+    value: 'B/S',
+    help: `slowest rate a frame may arrive at, bytes/s (default ${DEFAULT_HOST_LIMITS.minFrameBytesPerSecond})`,
+  },
+  'guest-cpu-ms': {
+    type: 'string',
+    value: 'MS',
+    help: `CPU ms per second one guest may cost before it is slowed (default ${DEFAULT_HOST_LIMITS.cpuMsPerSecond}; 0: unlimited)`,
+  },
+  'guest-bytes': {
+    type: 'string',
+    value: 'B/S',
+    help: `bytes per second one guest may send before it is slowed (default ${DEFAULT_HOST_LIMITS.bytesPerSecond}; 0: unlimited)`,
+  },
+  'max-connections-per-cid': {
+    type: 'string',
+    value: 'N',
+    help: `connections of one guest (CID or TCP address) (default ${DEFAULT_HOST_LIMITS.maxConnectionsPerCid})`,
+  },
 };
 
 /** The limits from parsed flags (defaults where a flag is absent). @throws UsageError on a bad value. */

@@ -44,9 +44,10 @@ export async function startMetricsServer(host: string, port: number, sources: re
   const h = a.family === 'IPv6' ? `[${a.address}]` : a.address;
   return {
     url: `http://${h}:${a.port}/metrics`,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }

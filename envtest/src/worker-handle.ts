@@ -62,7 +62,11 @@ export class WorkerHandle {
         done = true;
         for (const t of types) {
           const ws = this.#waiters.get(t);
-          if (ws) this.#waiters.set(t, ws.filter((w) => w !== once));
+          if (ws)
+            this.#waiters.set(
+              t,
+              ws.filter((w) => w !== once),
+            );
         }
         resolve(m);
       };

@@ -29,7 +29,20 @@ describe('envtest server + clients over a unix socket', () => {
     const sock = join(dir, 'a.sock');
     const summaryPath = join(dir, 'server-summary.json');
     const exportPath = join(dir, 'timeline.jsonl');
-    const server = start(['server', '--listen', `unix://${sock}`, '--duration', '60', '--summary', summaryPath, '--export', exportPath, '--rate', '100', '--quiet']);
+    const server = start([
+      'server',
+      '--listen',
+      `unix://${sock}`,
+      '--duration',
+      '60',
+      '--summary',
+      summaryPath,
+      '--export',
+      exportPath,
+      '--rate',
+      '100',
+      '--quiet',
+    ]);
     await until(() => server.stderr().includes('listening on'), 15_000, 'the server to listen');
     expect(server.stderr()).toContain(`listening on unix://${sock}`); // formatted with formatAddress, never [object Object]
     const clientSummary = join(dir, 'client-a.json');
@@ -60,7 +73,10 @@ describe('envtest server + clients over a unix socket', () => {
     expect(Math.abs(Number(BigInt(summary.clock['guest-b']!.offsetNs) - 5_000_000_000n))).toBeLessThan(5_000_000);
     expect(typeof summary.clock['guest-a']!.driftPpm).toBe('number');
 
-    const events = (await readFile(exportPath, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as JsonlEvent);
+    const events = (await readFile(exportPath, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as JsonlEvent);
     for (let i = 1; i < events.length; i++) {
       if (BigInt(events[i]!.ts) < BigInt(events[i - 1]!.ts)) throw new Error(`export out of order at line ${i + 1}`);
     }
@@ -84,7 +100,20 @@ describe('envtest server + clients over a unix socket', () => {
   it('writes a Perfetto trace with one process track per source and serves /metrics over HTTP', async () => {
     const sock = join(dir, 'b.sock');
     const tracePath = join(dir, 'trace.json');
-    const server = start(['server', '--listen', `unix://${sock}`, '--duration', '15', '--export', tracePath, '--metrics', '127.0.0.1:0', '--rate', '50', '--quiet']);
+    const server = start([
+      'server',
+      '--listen',
+      `unix://${sock}`,
+      '--duration',
+      '15',
+      '--export',
+      tracePath,
+      '--metrics',
+      '127.0.0.1:0',
+      '--rate',
+      '50',
+      '--quiet',
+    ]);
     await until(() => /metrics at (http:\/\/\S+)/.test(server.stderr()), 15_000, 'the metrics URL');
     const url = /metrics at (http:\/\/\S+)/.exec(server.stderr())![1]!;
     const clients = await Promise.all(

@@ -24,16 +24,12 @@ describe('envtest CLI usage', () => {
     const r = await run(['server', '--listn', 'unix:///tmp/x.sock']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("Unknown option '--listn'");
-    expect(r.stderr).toContain("envtest server --help");
+    expect(r.stderr).toContain('envtest server --help');
     expect(r.stdout).toBe('');
   });
 
   it('bad values and unknown commands exit 2 and say what was wrong', async () => {
-    const [count, cmd, cid] = await Promise.all([
-      run(['client', '--count', 'lots']),
-      run(['serve']),
-      run(['server', '--allow-cid', '3,x']),
-    ]);
+    const [count, cmd, cid] = await Promise.all([run(['client', '--count', 'lots']), run(['serve']), run(['server', '--allow-cid', '3,x'])]);
     expect(count.code).toBe(2);
     expect(count.stderr).toContain("--count must be an integer ≥ 0, got 'lots'");
     expect(cmd.code).toBe(2);

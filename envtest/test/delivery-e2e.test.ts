@@ -40,7 +40,7 @@ function seqsIn(path: string, source: string): number[] {
 const bytesIn = (path: string) => (existsSync(path) ? statSync(path).size : 0);
 
 describe('envtest: a server killed with SIGKILL and restarted 3 times', () => {
-  it("loses nothing the client does not count: acknowledged + dropped + unconfirmed = generated, and the servers got every acknowledged event", async () => {
+  it('loses nothing the client does not count: acknowledged + dropped + unconfirmed = generated, and the servers got every acknowledged event', async () => {
     const sock = join(dir, 's.sock');
     const exports: string[] = [];
     // --rate 0: no host events, so events resent to a fresh server are not late behind host ones;

@@ -66,7 +66,11 @@ describe('one error family', () => {
   it('engine: connect rejects with the family for a bad address and for a refused one', async () => {
     expectFamily(await caught(() => ClientEngine.connect('nope', { registry, logger: null })), 'ERR_VSOCK_ADDRESS', AddressError);
     const missing = `unix://${join(dir, 'nobody.sock')}`;
-    const e = expectFamily(await caught(() => ClientEngine.connect(missing, { registry, logger: null, reconnect: false, clock: false })), 'ENOENT', VsockConnectionRefusedError);
+    const e = expectFamily(
+      await caught(() => ClientEngine.connect(missing, { registry, logger: null, reconnect: false, clock: false })),
+      'ENOENT',
+      VsockConnectionRefusedError,
+    );
     // node-style fields: the syscall and the address, formatted.
     expect(e.syscall).toBe('connect');
     expect(e.address).toBe(missing);

@@ -19,7 +19,9 @@ function assertRow(row: ResultRow): void {
 }
 
 describe(`adversarial suite (${FULL ? 'full' : 'short'} run)`, () => {
-  beforeAll(async () => { await suite.start(); }, 60_000);
+  beforeAll(async () => {
+    await suite.start();
+  }, 60_000);
   afterAll(async () => {
     await suite.stop();
     suite.writeReport();

@@ -6,10 +6,16 @@ const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 export function markdownReport(rows: ResultRow[], title: string, context: string[]): string {
   const lines = [
-    `# ${title}`, '', ...context, '',
+    `# ${title}`,
+    '',
+    ...context,
+    '',
     '| # | attack | sent | server peak RSS MiB | RSS growth MiB | observer sent / received / late | new-peer connect ms | bad peer closed with | result |',
     '|--:|---|---|--:|--:|---|--:|---|---|',
-    ...rows.map((r) => `| ${r.id} | ${cell(r.attack)} | ${cell(r.sent)} | ${f1(r.peakRssMiB)} | ${f1(r.growthMiB)} | ${r.obsSent} / ${r.obsReceived} / ${r.obsLate} | ${f1(r.connectMs)} | ${cell(r.closeCodes)} | ${r.pass ? 'PASS' : '**FAIL**'} |`),
+    ...rows.map(
+      (r) =>
+        `| ${r.id} | ${cell(r.attack)} | ${cell(r.sent)} | ${f1(r.peakRssMiB)} | ${f1(r.growthMiB)} | ${r.obsSent} / ${r.obsReceived} / ${r.obsLate} | ${f1(r.connectMs)} | ${cell(r.closeCodes)} | ${r.pass ? 'PASS' : '**FAIL**'} |`,
+    ),
     '',
     `${rows.filter((r) => r.pass).length} of ${rows.length} attacks pass.`,
     '',

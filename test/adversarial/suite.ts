@@ -76,7 +76,15 @@ export class Suite {
     const probe = await RawPeer.connect(port, '127.0.0.1');
     const hello = await probe.serverHello();
     probe.destroy();
-    this.env = { server: this.server, port, full: FULL, maxFrame: hello.maxFrame, dir: this.dir, log, deadlines: { handshakeMs: this.deadline.handshakeMs, idleMs: this.deadline.idleMs } };
+    this.env = {
+      server: this.server,
+      port,
+      full: FULL,
+      maxFrame: hello.maxFrame,
+      dir: this.dir,
+      log,
+      deadlines: { handshakeMs: this.deadline.handshakeMs, idleMs: this.deadline.idleMs },
+    };
     log(`server pid ${this.server.pid} on tcp://127.0.0.1:${port}, maxFrame ${hello.maxFrame}, ${FULL ? 'FULL' : 'short'} run, scratch ${this.dir}`);
     log(`server deadline flags in --help: ${this.deadline.found.join(' ') || 'none'}; passed: ${this.deadline.flags.join(' ') || 'none'}`);
   }
@@ -84,7 +92,9 @@ export class Suite {
   async run(id: number): Promise<ResultRow> {
     const a = SHARED_ATTACKS.find((x) => x.id === id)!;
     const row = await runAttack(this.env, a.id, a.name, a.attack, {
-      observerCount: FULL ? 2000 : 300, observerRate: FULL ? 200 : 100, settleMs: FULL ? 3000 : 1500,
+      observerCount: FULL ? 2000 : 300,
+      observerRate: FULL ? 200 : 100,
+      settleMs: FULL ? 3000 : 1500,
     });
     if (id === 9) {
       // The summary exists once the server stops: stop it now and check the forged claims in it.
@@ -112,7 +122,7 @@ export class Suite {
     const md = markdownReport(rows, `Adversarial suite (issue 11): ${FULL ? 'full' : 'short'} run`, [
       `${new Date().toISOString()}, node ${process.version}, ${os.cpus().length} CPUs. Server: \`envtest server --listen tcp://127.0.0.1:PORT --quiet --rate 50 --export … --summary … --metrics 127.0.0.1:0\`.`,
       `Attackers connect from 127.0.0.2–9, good peers from 127.0.0.1. Server deadline flags found in --help: ${this.deadline.found.join(' ') || 'none'}; passed: ${this.deadline.flags.join(' ') || 'none (defaults)'}.`,
-      'RSS from /proc/PID/status (VmHWM peak since start; growth = VmRSS after the attack settled − before). Observer = a real `envtest client`; received = its events in the server\'s JSONL export (late events are kept out of it).',
+      "RSS from /proc/PID/status (VmHWM peak since start; growth = VmRSS after the attack settled − before). Observer = a real `envtest client`; received = its events in the server's JSONL export (late events are kept out of it).",
     ]);
     const file = FULL ? path.join(ROOT, 'test/adversarial/results/REPORT.md') : path.join(ROOT, 'test-results/adversarial-short.md');
     mkdirSync(path.dirname(file), { recursive: true });

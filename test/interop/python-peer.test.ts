@@ -29,9 +29,7 @@ function eventValue(i: number): { timestamp: bigint; str: string } {
 // python3 is part of this machine's toolchain (node-gyp needs it): its absence must fail every
 // test here with this message, not skip them (vitest reports a throwing beforeAll as skipped).
 const py = spawnSync('python3', ['--version'], { encoding: 'utf8' });
-const PYTHON_MISSING = py.error || py.status !== 0
-  ? `python3 is required by the interop test and could not be run: ${py.error?.message ?? py.stderr}`
-  : null;
+const PYTHON_MISSING = py.error || py.status !== 0 ? `python3 is required by the interop test and could not be run: ${py.error?.message ?? py.stderr}` : null;
 
 /** Runs the Python peer to completion; resolves with its steps by name. */
 function runPeer(...args: string[]): Promise<{ steps: Map<string, Step>; lines: Step[]; code: number | null; stderr: string }> {
@@ -46,7 +44,10 @@ function runPeer(...args: string[]): Promise<{ steps: Map<string, Step>; lines: 
     const timer = setTimeout(() => child.kill('SIGKILL'), 25_000);
     child.on('close', (code) => {
       clearTimeout(timer);
-      const lines = out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Step);
+      const lines = out
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Step);
       resolve({ steps: new Map(lines.map((s) => [s.step, s])), lines, code, stderr });
     });
   });
@@ -63,8 +64,8 @@ async function waitFor(cond: () => boolean, what: string, timeoutMs = 15_000): P
 }
 
 describe('a Python peer written from PROTOCOL.md alone', () => {
-  let full: ServerEngine<Reg>;        // handles echo and sum
-  let echoOnly: ServerEngine<Reg>;    // handles echo only: `sum` is UNKNOWN_METHOD there
+  let full: ServerEngine<Reg>; // handles echo and sum
+  let echoOnly: ServerEngine<Reg>; // handles echo only: `sum` is UNKNOWN_METHOD there
   const fullPath = sockPath('full');
   const echoOnlyPath = sockPath('echo');
   const received: { type: string; value: any; peer: string }[] = [];
@@ -108,7 +109,7 @@ describe('a Python peer written from PROTOCOL.md alone', () => {
     const s = steps.get('selftest');
     expect(s, stderr).toBeDefined();
     expect(s!.frames).toEqual({ 'small-frame': true, 'request-frame': true, 'error-frame': true, 'large-frame': true });
-    expect(s!.canonicalRoundTrip).toBe(true);          // our canonical JSON reproduces §10's text
+    expect(s!.canonicalRoundTrip).toBe(true); // our canonical JSON reproduces §10's text
     expect(s!.canonicalBytes).toBe(2930);
     expect(s!.fingerprint).toBe(exampleRegistry.fingerprint);
     expect(s!.statedFingerprint).toBe(exampleRegistry.fingerprint);
@@ -124,7 +125,16 @@ describe('a Python peer written from PROTOCOL.md alone', () => {
     const peer = full.peers().find((p) => p.context.name === 'python-peer')!;
     const [echoed, summed] = await Promise.all([
       peer.call('echo', { timestamp: -5n, str: 'from the server ✓' }, { timeoutMs: 10_000 }),
-      peer.call('sum', { items: [{ data: 40, strvec: [] }, { data: 2, strvec: [{ str: 'q' }] }] }, { timeoutMs: 10_000 }),
+      peer.call(
+        'sum',
+        {
+          items: [
+            { data: 40, strvec: [] },
+            { data: 2, strvec: [{ str: 'q' }] },
+          ],
+        },
+        { timeoutMs: 10_000 },
+      ),
     ]);
     expect(echoed).toEqual({ timestamp: -5n, str: 'from the server ✓' });
     expect(summed).toEqual({ total: 42 });
@@ -150,7 +160,11 @@ describe('a Python peer written from PROTOCOL.md alone', () => {
     // §6: the schema-breaking event is dropped (and reported), the connection lives on.
     expect(logs.filter((l) => /dropped/.test(l) && /messageexp/.test(l) && /python-peer/.test(l))).toHaveLength(1);
 
-    for (const [name, ts] of [['echo', -(2n ** 63n)], ['echo-deadline', 2n ** 63n - 1n], ['echo-small-int64', 42n]] as const) {
+    for (const [name, ts] of [
+      ['echo', -(2n ** 63n)],
+      ['echo-deadline', 2n ** 63n - 1n],
+      ['echo-small-int64', 42n],
+    ] as const) {
       const e = steps.get(name)!;
       expect(e.outcome, name).toBe('response');
       expect(e.equal, name).toBe(true);
@@ -265,19 +279,19 @@ describe('a Python peer written from PROTOCOL.md alone', () => {
   describe('edge cases PROTOCOL.md settles in a sentence (§3, §6): the engine does what it says', () => {
     // [probe, outcome, error code]
     const probes: [string, string, string?][] = [
-      ['bigint-as-fixint', 'error', 'INVALID_ARGUMENT'],   // §3 MUST int 64: a fixint is not a bigint
-      ['uint64', 'response'],                              // 2^64-1 as uint 64, echoed intact
-      ['astral-length', 'error', 'INVALID_ARGUMENT'],      // maxLength counts UTF-16 units, not code points
-      ['extra-property', 'response'],                      // unknown properties are allowed
-      ['integer-as-float64', 'response'],                  // §3: integers may travel as float 64
+      ['bigint-as-fixint', 'error', 'INVALID_ARGUMENT'], // §3 MUST int 64: a fixint is not a bigint
+      ['uint64', 'response'], // 2^64-1 as uint 64, echoed intact
+      ['astral-length', 'error', 'INVALID_ARGUMENT'], // maxLength counts UTF-16 units, not code points
+      ['extra-property', 'response'], // unknown properties are allowed
+      ['integer-as-float64', 'response'], // §3: integers may travel as float 64
       ['fractional-integer', 'error', 'INVALID_ARGUMENT'],
-      ['integer-as-int64', 'error', 'INVALID_ARGUMENT'],   // §3 MUST NOT: an int 64 is not an integer
-      ['nil-optional', 'response'],                        // the nil one is dropped, see below
+      ['integer-as-int64', 'error', 'INVALID_ARGUMENT'], // §3 MUST NOT: an int 64 is not an integer
+      ['nil-optional', 'response'], // the nil one is dropped, see below
       ['deadline-exceeded', 'error', 'DEADLINE_EXCEEDED'], // the responder answers it itself
-      ['unregistered-method', 'error', 'UNKNOWN_METHOD'],  // unlike an unknown EVENT id: no GOAWAY
+      ['unregistered-method', 'error', 'UNKNOWN_METHOD'], // unlike an unknown EVENT id: no GOAWAY
       ['message-id-as-method', 'error', 'UNKNOWN_METHOD'],
       ['trailing-bytes', 'error', 'INVALID_ARGUMENT'],
-      ['goaway-in-flight', 'response'],                    // our GOAWAY does not cancel our call in flight
+      ['goaway-in-flight', 'response'], // our GOAWAY does not cancel our call in flight
     ];
     it.each(probes.map(([n, o, c]) => [n, o, c ?? ''] as const))('%s → %s %s', async (name, outcome, errorCode) => {
       received.length = 0;
@@ -311,8 +325,8 @@ describe('a Python peer written from PROTOCOL.md alone', () => {
 
     // [variant, accepted?, GOAWAY code when refused]
     const hellos: [string, boolean, string?][] = [
-      ['no-features', true],                    // the only optional key
-      ['empty-types', true],                    // acceptance is version + fingerprint only
+      ['no-features', true], // the only optional key
+      ['empty-types', true], // acceptance is version + fingerprint only
       ['unknown-key', true],
       ['float-maxFrame', true],
       ['minimal', false, 'PROTOCOL_ERROR'],
@@ -320,10 +334,10 @@ describe('a Python peer written from PROTOCOL.md alone', () => {
       ['no-maxFrame', false, 'PROTOCOL_ERROR'],
       ['no-inlineLimit', false, 'PROTOCOL_ERROR'],
       ['no-types', false, 'PROTOCOL_ERROR'],
-      ['long-name', false, 'PROTOCOL_ERROR'],   // name ≤ 256
+      ['long-name', false, 'PROTOCOL_ERROR'], // name ≤ 256
       ['small-maxFrame', false, 'PROTOCOL_ERROR'], // maxFrame ≥ 1024
       ['upper-fingerprint', false, 'HELLO_MISMATCH'], // "lowercase hex": compared as a string
-      ['huge', false, 'FRAME_TOO_LARGE'],       // a HELLO above 65 536 bytes
+      ['huge', false, 'FRAME_TOO_LARGE'], // a HELLO above 65 536 bytes
     ];
     it.each(hellos.map(([v, a, c]) => [v, a, c ?? ''] as const))('HELLO %s → accepted: %s %s', async (variant, accepted, goawayCode) => {
       const { steps, code, stderr } = await runPeer('hello', fullPath, variant);

@@ -52,7 +52,14 @@ interface Part {
   connects: number;
   eventsMs: number;
   callsMs: number;
-  muxer?: { accepted: number; connectLines?: string[]; okLines?: string[]; forwardedEarlyBytes?: number; peers?: { transport: string; cid?: number }[]; errors: string[] };
+  muxer?: {
+    accepted: number;
+    connectLines?: string[];
+    okLines?: string[];
+    forwardedEarlyBytes?: number;
+    peers?: { transport: string; cid?: number }[];
+    errors: string[];
+  };
   unixPath?: string;
 }
 

@@ -35,7 +35,8 @@ process.stdout.write(JSON.stringify({ lines: lines.length, outOfOrder, duplicate
 /** One shell script: server in the background, three clients, ctrl-C to the server, then the check. */
 function guestScript(): string {
   const clients = CLIENTS.map(
-    (name) => `node envtest/dist/cli.js client --name ${name} --count ${COUNT} --rate 1000 --summary "$R/client-${name}.json" 2>"/tmp/${name}.err" & pids="$pids $!"`,
+    (name) =>
+      `node envtest/dist/cli.js client --name ${name} --count ${COUNT} --rate 1000 --summary "$R/client-${name}.json" 2>"/tmp/${name}.err" & pids="$pids $!"`,
   );
   return [
     'R="$VM_RESULTS_DIR"',
@@ -89,7 +90,13 @@ describe.skipIf(!vmSupport().available)('envtest in a QEMU guest over real vsock
     expect(summary.details.seqGaps).toBe(0);
     for (const g of CLIENTS) expect(summary.clock[g]).toBeDefined();
 
-    const check = r.results['check'] as { lines: number; outOfOrder: number; duplicates: number; bySource: Record<string, number>; maxSeq: Record<string, number> };
+    const check = r.results['check'] as {
+      lines: number;
+      outOfOrder: number;
+      duplicates: number;
+      bySource: Record<string, number>;
+      maxSeq: Record<string, number>;
+    };
     expect(check, context).toBeDefined();
     expect(check.outOfOrder).toBe(0);
     expect(check.duplicates).toBe(0);

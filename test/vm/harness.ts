@@ -185,7 +185,10 @@ function isStaticElf(path: string): boolean {
   }
 }
 
-const modName = (file: string): string => basename(file).replace(/\.ko(\.(xz|zst|gz))?$/, '').replace(/-/g, '_');
+const modName = (file: string): string =>
+  basename(file)
+    .replace(/\.ko(\.(xz|zst|gz))?$/, '')
+    .replace(/-/g, '_');
 
 /** Resolves the module list against one kernel's modules.dep / modules.builtin, or says what is missing. */
 function resolveKernel(version: string, vmlinuz: string): KernelInfo | string {
@@ -197,10 +200,7 @@ function resolveKernel(version: string, vmlinuz: string): KernelInfo | string {
     return `${vmlinuz}: no ${modDir}/modules.dep`;
   }
   const builtin = new Set(
-    (existsSync(join(modDir, 'modules.builtin')) ? readFileSync(join(modDir, 'modules.builtin'), 'utf8') : '')
-      .split('\n')
-      .filter(Boolean)
-      .map(modName),
+    (existsSync(join(modDir, 'modules.builtin')) ? readFileSync(join(modDir, 'modules.builtin'), 'utf8') : '').split('\n').filter(Boolean).map(modName),
   );
   const deps = new Map<string, { path: string; deps: string[] }>();
   for (const line of dep.split('\n')) {
@@ -259,7 +259,7 @@ function probe(): { ok: Support } | { reason: string } {
   for (const f of vmlinuzes) {
     const k = resolveKernel(f.slice('vmlinuz-'.length), join('/boot', f));
     if (typeof k === 'string') problems.push(k);
-    else return { ok: { qemu, busybox, kernel: k} };
+    else return { ok: { qemu, busybox, kernel: k } };
   }
   return { reason: `no usable kernel: ${problems.join('; ')}` };
 }
@@ -290,10 +290,7 @@ function cpioNewc(entries: CpioEntry[]): Buffer {
   for (const e of [...entries, { name: 'TRAILER!!!', mode: 0 }] as CpioEntry[]) {
     const data = e.data ?? Buffer.alloc(0);
     const name = Buffer.from(e.name + '\0');
-    const header = Buffer.from(
-      '070701' +
-        [ino++, e.mode, 0, 0, 1, 0, data.length, 0, 0, e.rdev?.[0] ?? 0, e.rdev?.[1] ?? 0, name.length, 0].map(hex).join(''),
-    );
+    const header = Buffer.from('070701' + [ino++, e.mode, 0, 0, 1, 0, data.length, 0, 0, e.rdev?.[0] ?? 0, e.rdev?.[1] ?? 0, name.length, 0].map(hex).join(''));
     parts.push(header, name, pad4(header.length + name.length), data, pad4(data.length));
   }
   return Buffer.concat(parts);
@@ -348,7 +345,10 @@ function ensureVmlinux(s: Support): string {
     return vmlinuz;
   }
   const st = statSync(vmlinuz);
-  const key = createHash('sha256').update(JSON.stringify([vmlinuz, st.size, st.mtimeMs])).digest('hex').slice(0, 12);
+  const key = createHash('sha256')
+    .update(JSON.stringify([vmlinuz, st.size, st.mtimeMs]))
+    .digest('hex')
+    .slice(0, 12);
   const file = join(CACHE_DIR, `vmlinux-${version}-${key}`);
   if (existsSync(file)) return file;
   const image = readFileSync(vmlinuz);
@@ -447,7 +447,9 @@ export function guestPlan(opts: RunInGuestOptions & { shareDir: string; modules?
     VM_RESULTS_DIR: GUEST_RESULTS_DIR,
     ...opts.env,
   };
-  const envArgs = Object.entries(env).map(([k, v]) => shq(`${k}=${v}`)).join(' ');
+  const envArgs = Object.entries(env)
+    .map(([k, v]) => shq(`${k}=${v}`))
+    .join(' ');
   const files: Record<string, string> = { 'job/count': `${commands.length}\n` };
   if (opts.modules?.length) files['job/modules'] = opts.modules.join('\n') + '\n';
   // The guest mounts a tmpfs on /tmp; a checkout that lives under /tmp is bound back over it.
@@ -456,20 +458,29 @@ export function guestPlan(opts: RunInGuestOptions & { shareDir: string; modules?
     // The command goes verbatim into its own file (no quoting to get wrong) and runs under a
     // clean environment; `exec` makes its exit status the one init records.
     files[`job/cmd-${i}.sh`] = cmd + '\n';
-    files[`job/run-${i}.sh`] =
-      `mkdir -p /tmp/home\ncd ${shq(REPO_ROOT)} || exit 125\nexec env -i ${envArgs} /bin/sh ${GUEST_JOB_MOUNT}/job/cmd-${i}.sh\n`;
+    files[`job/run-${i}.sh`] = `mkdir -p /tmp/home\ncd ${shq(REPO_ROOT)} || exit 125\nexec env -i ${envArgs} /bin/sh ${GUEST_JOB_MOUNT}/job/cmd-${i}.sh\n`;
   }
   const args = [
-    '-accel', 'tcg,thread=multi',
-    '-cpu', 'max',
-    '-m', String(memoryMb),
-    '-smp', String(cpus),
-    '-kernel', ensureVmlinux(s),
-    '-initrd', ensureInitramfs(s),
-    '-append', 'console=ttyS0 panic=-1 quiet',
-    '-virtfs', 'local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap',
-    '-virtfs', `local,path=${shareDir},mount_tag=job,security_model=none,multidevs=remap`,
-    '-nic', 'none',
+    '-accel',
+    'tcg,thread=multi',
+    '-cpu',
+    'max',
+    '-m',
+    String(memoryMb),
+    '-smp',
+    String(cpus),
+    '-kernel',
+    ensureVmlinux(s),
+    '-initrd',
+    ensureInitramfs(s),
+    '-append',
+    'console=ttyS0 panic=-1 quiet',
+    '-virtfs',
+    'local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap',
+    '-virtfs',
+    `local,path=${shareDir},mount_tag=job,security_model=none,multidevs=remap`,
+    '-nic',
+    'none',
     '-nographic',
     '-no-reboot',
     ...(opts.extraQemuArgs ?? []),
@@ -566,9 +577,7 @@ export async function runInGuest(opts: RunInGuestOptions): Promise<RunInGuestRes
       try {
         text = await readFile(join(jobDir, `exit-${i}`), 'utf8');
       } catch {
-        throw new Error(
-          `runInGuest: guest stopped (qemu exit ${outcome.code ?? outcome.signal}) before command ${i} finished; console tail:\n${tail()}`,
-        );
+        throw new Error(`runInGuest: guest stopped (qemu exit ${outcome.code ?? outcome.signal}) before command ${i} finished; console tail:\n${tail()}`);
       }
       exitCodes.push(Number.parseInt(text.trim(), 10));
     }
@@ -580,7 +589,7 @@ export async function runInGuest(opts: RunInGuestOptions): Promise<RunInGuestRes
       try {
         results[f.slice(0, -'.json'.length)] = JSON.parse(raw) as unknown;
       } catch (e) {
-        throw new Error(`runInGuest: result ${f} is not JSON (${(e as Error).message}): ${raw.slice(0, 200)}`);
+        throw new Error(`runInGuest: result ${f} is not JSON (${(e as Error).message}): ${raw.slice(0, 200)}`, { cause: e });
       }
     }
     return { results, exitCodes, console: cons, durationMs };

@@ -39,7 +39,7 @@ describe.skipIf(!support.available)('QEMU guest harness', () => {
         'echo "{\\"n\\": 42}" > "$VM_RESULTS_DIR/second.json"',
         'echo not-json > "$VM_RESULTS_DIR/ignored.txt"; false',
       ],
-      env: { FOO: "it's a \"value\" with $pecial chars", PROBE },
+      env: { FOO: 'it\'s a "value" with $pecial chars', PROBE },
       timeoutMs: 120_000,
     });
     console.log(`[vm] boot + 4 commands: ${r.durationMs} ms`);
@@ -55,7 +55,7 @@ describe.skipIf(!support.available)('QEMU guest harness', () => {
     expect(g.vsockLoopback).toBe(true);
     expect(g.vhostVsock).toBe(true);
     expect(g.cwd).toBe(REPO_ROOT);
-    expect(g.env).toMatchObject({ HOME: '/tmp/home', FOO: "it's a \"value\" with $pecial chars" });
+    expect(g.env).toMatchObject({ HOME: '/tmp/home', FOO: 'it\'s a "value" with $pecial chars' });
     expect(r.console).toContain('@@VMRPC exit 1 3');
   }, 150_000);
 
@@ -63,9 +63,9 @@ describe.skipIf(!support.available)('QEMU guest harness', () => {
     const started = Date.now();
     // The marker is only there if the guest booted within the limit, which a loaded shared
     // machine does not promise; the firmware banner always is.
-    await expect(
-      runInGuest({ commands: ['echo still-running-marker; sleep 600'], timeoutMs: 20_000, memoryMb: 512, cpus: 1 }),
-    ).rejects.toThrow(/timed out after 20000 ms; console tail:\n[\s\S]*(SeaBIOS|still-running-marker)/);
+    await expect(runInGuest({ commands: ['echo still-running-marker; sleep 600'], timeoutMs: 20_000, memoryMb: 512, cpus: 1 })).rejects.toThrow(
+      /timed out after 20000 ms; console tail:\n[\s\S]*(SeaBIOS|still-running-marker)/,
+    );
     // Rejected at the deadline, not when the command would have ended.
     expect(Date.now() - started).toBeLessThan(40_000);
   }, 60_000);

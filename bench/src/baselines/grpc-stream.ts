@@ -7,7 +7,7 @@ import { expectSameCount, rateSample } from '../peer-samples.js';
 
 export const grpcStream: Variant<'rate'> = {
   name: 'grpc-js',
-  description: 'one client-streaming call over unix:// carrying protobuf MessageExp (proto-loader, int64 as string), honouring the call\'s backpressure',
+  description: "one client-streaming call over unix:// carrying protobuf MessageExp (proto-loader, int64 as string), honouring the call's backpressure",
   baseline: true,
   quickReps: 1,
   async run(ctx) {

@@ -23,7 +23,7 @@ export function grpcConcurrent(inflight: number): Variant<'rate'> {
     name: 'grpc-js',
     description: `${inflight} unary Echo calls kept in flight on one channel`,
     baseline: true,
-  quickReps: 1,
+    quickReps: 1,
     async run(ctx) {
       const params: RoundTripParams = { ...ctx.limits, inflight };
       const r = await ctx.runPeers<unknown, LatencyResult | RateResult>({ impl: 'grpc-unary', params: { ...params } });

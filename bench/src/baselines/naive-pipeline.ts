@@ -8,7 +8,8 @@ import { expectSameCount, rateSample } from '../peer-samples.js';
 
 export const naivePipeline: Variant<'rate'> = {
   name: 'naive pipeline',
-  description: 'msgpackr pack per event + 4-byte length prefix, 64 KiB batched writes; the server splits, unpacks and checks each event with a compiled TypeBox checker',
+  description:
+    'msgpackr pack per event + 4-byte length prefix, 64 KiB batched writes; the server splits, unpacks and checks each event with a compiled TypeBox checker',
   baseline: true,
   async run(ctx) {
     const params: OnewayParams = { ...ctx.limits, batchBytes: 64 * 1024 };

@@ -55,26 +55,18 @@ export function loadBenchService(tmpDir: string, role: string): BenchService {
 
 export const grpcAddress = (socketPath: string): string => `unix://${socketPath}`;
 
-export async function startGrpcServer(
-  socketPath: string,
-  svc: BenchService,
-  impl: grpc.UntypedServiceImplementation,
-): Promise<grpc.Server> {
+export async function startGrpcServer(socketPath: string, svc: BenchService, impl: grpc.UntypedServiceImplementation): Promise<grpc.Server> {
   const server = new grpc.Server();
   server.addService(svc.service, impl);
   await new Promise<number>((resolve, reject) =>
-    server.bindAsync(grpcAddress(socketPath), grpc.ServerCredentials.createInsecure(), (err, port) =>
-      err ? reject(err) : resolve(port),
-    ),
+    server.bindAsync(grpcAddress(socketPath), grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
   );
   return server;
 }
 
 export async function connectGrpc(socketPath: string, svc: BenchService): Promise<BenchClient> {
   const client = new svc.Client(grpcAddress(socketPath), grpc.credentials.createInsecure());
-  await new Promise<void>((resolve, reject) =>
-    client.waitForReady(Date.now() + 10_000, (err) => (err ? reject(err) : resolve())),
-  );
+  await new Promise<void>((resolve, reject) => client.waitForReady(Date.now() + 10_000, (err) => (err ? reject(err) : resolve())));
   return client;
 }
 

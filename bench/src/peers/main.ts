@@ -42,9 +42,7 @@ process.on('message', (raw: unknown) => {
       send({ type: 'result', result }, () => process.exit(0));
     } catch (err) {
       const e = err instanceof Error ? err : new Error(String(err));
-      send({ type: 'error', message: e.message, ...(e.stack ? { stack: e.stack } : {}) }, () =>
-        process.exit(1),
-      );
+      send({ type: 'error', message: e.message, ...(e.stack ? { stack: e.stack } : {}) }, () => process.exit(1));
     }
   })();
 });

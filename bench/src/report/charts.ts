@@ -43,9 +43,7 @@ export function chartFor(s: WorkloadSummary, machine: MachineInfo): string {
     const curves: LineSeries[] = [];
     for (const v of w.variants) {
       for (const p of result.placements) {
-        const hists = result.runs.flatMap((r) =>
-          r.variant === v.name && r.placement === p && r.sample?.kind === 'latency' ? [r.sample.histogram] : [],
-        );
+        const hists = result.runs.flatMap((r) => (r.variant === v.name && r.placement === p && r.sample?.kind === 'latency' ? [r.sample.histogram] : []));
         if (hists.length > 0) curves.push({ label: label(v.name, p), ...seriesStyle(v.name, p), points: mergedCurve(hists) });
       }
     }
@@ -60,9 +58,7 @@ export function chartFor(s: WorkloadSummary, machine: MachineInfo): string {
   const lines: LineSeries[] = [];
   for (const v of w.variants) {
     for (const p of result.placements) {
-      const samples = result.runs.flatMap((r) =>
-        r.variant === v.name && r.placement === p && r.sample?.kind === 'series' ? [r.sample] : [],
-      );
+      const samples = result.runs.flatMap((r) => (r.variant === v.name && r.placement === p && r.sample?.kind === 'series' ? [r.sample] : []));
       if (samples.length === 0) continue;
       const pick = samples[medianIndex(samples.map((x) => x.value))]!;
       lines.push({ label: label(v.name, p), ...seriesStyle(v.name, p), points: pick.points });

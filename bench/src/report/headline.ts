@@ -90,8 +90,14 @@ export function renderSummary(facts: Facts, meta: SummaryMeta): string {
       `- **Events** (one-way messageexp, encoded + framed + sent + decoded + validated): ${formatFigure(ev.median!)} events/s${mb ? ` (${formatFigure(mb)} MB/s)` : ''} = ` +
         `${times(naive, 'the naive msgpackr pipeline')}, ${times(raw, 'the raw-socket ceiling')}, ${times(grpc, 'grpc-js client streaming')}.`,
     );
-    behind(lower(raw), `events vs the raw socket (${formatRatio(raw)}): the raw baseline writes pre-encoded frames and only splits them at the receiver; vsock-rpc encodes and schema-checks each event at the sender, decodes, validates and dispatches each one to a handler at the receiver.`);
-    behind(lower(naive), `events vs the naive pipeline (${formatRatio(naive)}): both encode and validate every event, but vsock-rpc also checks the schema at the sender, queues each event through its bounded queue and calls a handler per event.`);
+    behind(
+      lower(raw),
+      `events vs the raw socket (${formatRatio(raw)}): the raw baseline writes pre-encoded frames and only splits them at the receiver; vsock-rpc encodes and schema-checks each event at the sender, decodes, validates and dispatches each one to a handler at the receiver.`,
+    );
+    behind(
+      lower(naive),
+      `events vs the naive pipeline (${formatRatio(naive)}): both encode and validate every event, but vsock-rpc also checks the schema at the sender, queues each event through its bounded queue and calls a handler per event.`,
+    );
     behind(lower(grpc), `events vs grpc-js (${formatRatio(grpc)}).`);
   } else lines.push(`- **Events**: ${missing(facts, 'events')}`);
 
@@ -103,10 +109,15 @@ export function renderSummary(facts: Facts, meta: SummaryMeta): string {
     const raw = ratioOf(v, fig(facts, 'latency', 'raw socket', p));
     const grpc = ratioOf(v, fig(facts, 'latency', 'grpc-js', p));
     lat.push(`${placeName[p]} ${formatFigure(v.median!)} µs = ${times(raw, "raw ping-pong's")}, ${times(grpc, "grpc-js's")}`);
-    behind(higher(raw), `call latency vs raw ping-pong, ${placeName[p]} (${formatRatio(raw)} its p50): the raw peer echoes pre-encoded bytes; a vsock-rpc call is schema-checked and msgpack-coded on both sides, both ways, tracked as a pending call with its own promise and matched to its reply by id; each side's frame leaves at the end of its tick (process.nextTick), so calls made together share a write.`);
+    behind(
+      higher(raw),
+      `call latency vs raw ping-pong, ${placeName[p]} (${formatRatio(raw)} its p50): the raw peer echoes pre-encoded bytes; a vsock-rpc call is schema-checked and msgpack-coded on both sides, both ways, tracked as a pending call with its own promise and matched to its reply by id; each side's frame leaves at the end of its tick (process.nextTick), so calls made together share a write.`,
+    );
     behind(higher(grpc), `call latency vs grpc-js, ${placeName[p]} (${formatRatio(grpc)} its p50).`);
   }
-  lines.push(lat.length > 0 ? `- **Call latency p50** (sequential echo calls; lower is better): ${lat.join('; ')}.` : `- **Call latency**: ${missing(facts, 'latency')}`);
+  lines.push(
+    lat.length > 0 ? `- **Call latency p50** (sequential echo calls; lower is better): ${lat.join('; ')}.` : `- **Call latency**: ${missing(facts, 'latency')}`,
+  );
 
   // concurrent
   const cc = fig(facts, 'concurrent', VR);
@@ -114,18 +125,27 @@ export function renderSummary(facts: Facts, meta: SummaryMeta): string {
     const grpc = ratioOf(cc, fig(facts, 'concurrent', 'grpc-js'));
     const raw = ratioOf(cc, fig(facts, 'concurrent', 'raw socket'));
     lines.push(`- **64 calls in flight**: ${formatFigure(cc.median!)} calls/s = ${times(grpc, 'grpc-js')} (${times(raw, 'raw pipelined echo')}).`);
-    behind(lower(raw), `64 calls in flight vs raw pipelined echo (${formatRatio(raw)}): the raw peer moves pre-encoded bytes; vsock-rpc encodes, validates and matches every request and response to its call.`);
+    behind(
+      lower(raw),
+      `64 calls in flight vs raw pipelined echo (${formatRatio(raw)}): the raw peer moves pre-encoded bytes; vsock-rpc encodes, validates and matches every request and response to its call.`,
+    );
     behind(lower(grpc), `64 calls in flight vs grpc-js (${formatRatio(grpc)}).`);
   } else lines.push(`- **64 calls in flight**: ${missing(facts, 'concurrent')}`);
 
   // bandwidth
   const bw: string[] = [];
-  for (const [name, label] of [['bandwidth-64k', '64 KiB'], ['bandwidth-1m', '1 MiB']] as const) {
+  for (const [name, label] of [
+    ['bandwidth-64k', '64 KiB'],
+    ['bandwidth-1m', '1 MiB'],
+  ] as const) {
     const v = fig(facts, name, VR);
     if (!v) continue;
     const raw = ratioOf(v, fig(facts, name, 'raw socket'));
     bw.push(`${label} messages ${formatFigure(v.median!)} MB/s = ${times(raw, 'the raw socket')}`);
-    behind(lower(raw), `bandwidth with ${label} messages vs the raw socket (${formatRatio(raw)}): each blob is copied once at the sender (msgpack encode) and once at the receiver (the frame spans socket chunks and is assembled into a buffer of its own, which the handler's Uint8Array is a view into), in fresh buffers the GC must reclaim, and validated; the raw peer counts bytes without touching them.`);
+    behind(
+      lower(raw),
+      `bandwidth with ${label} messages vs the raw socket (${formatRatio(raw)}): each blob is copied once at the sender (msgpack encode) and once at the receiver (the frame spans socket chunks and is assembled into a buffer of its own, which the handler's Uint8Array is a view into), in fresh buffers the GC must reclaim, and validated; the raw peer counts bytes without touching them.`,
+    );
   }
   lines.push(bw.length > 0 ? `- **Bandwidth**: ${bw.join('; ')}.` : `- **Bandwidth**: ${missing(facts, 'bandwidth-64k')}`);
 
@@ -167,7 +187,10 @@ export function renderSummary(facts: Facts, meta: SummaryMeta): string {
   if (codec) {
     const r = ratioOf(codec, fig(facts, 'codec', 'msgpackr alone'));
     lines.push(`- **Codec + framing** (in one process): ${formatFigure(codec.median!)} messages/s = ${times(r, 'msgpackr alone')}.`);
-    behind(lower(r), `codec vs msgpackr alone (${formatRatio(r)}): the wire path adds a compiled TypeBox check on each side and the framing (header, batching, splitting) that msgpackr alone does not do.`);
+    behind(
+      lower(r),
+      `codec vs msgpackr alone (${formatRatio(r)}): the wire path adds a compiled TypeBox check on each side and the framing (header, batching, splitting) that msgpackr alone does not do.`,
+    );
   }
 
   // vsock
@@ -180,7 +203,10 @@ export function renderSummary(facts: Facts, meta: SummaryMeta): string {
       const c = fig(facts, 'vsock', `C, ${label}`);
       const r = ratioOf(n, c);
       if (n && c) pairs.push(`${label}: Node ${formatFigure(n.median!)} MB/s vs C ${formatFigure(c.median!)} MB/s = ${formatRatio(r)}`);
-      behind(lower(r), `vsock echo, Node vs C with ${label} (${formatRatio(r)}): Node's stream layer adds a callback, a Buffer and a JS event-loop turn per read, where the C program blocks in read()/write() on dedicated threads.`);
+      behind(
+        lower(r),
+        `vsock echo, Node vs C with ${label} (${formatRatio(r)}): Node's stream layer adds a callback, a Buffer and a JS event-loop turn per read, where the C program blocks in read()/write() on dedicated threads.`,
+      );
     }
     lines.push(pairs.length > 0 ? `- **vsock loopback echo in the QEMU guest, Node ÷ C**: ${pairs.join('; ')}.` : `- **vsock**: ${missing(facts, 'vsock')}`);
   }

@@ -22,15 +22,7 @@ const row = (cells: readonly string[]): string => `| ${cells.map((c) => c.replac
 function table(s: WorkloadSummary): string[] {
   const w = s.result.workload;
   const extraKeys = [...new Set(s.rows.flatMap((r) => Object.keys(r.extra)))];
-  const head = [
-    'variant',
-    'placement',
-    `median ${s.headline}`,
-    'min',
-    'max',
-    ...extraKeys.map((k) => `${k} (median)`),
-    ...s.baselines.map((b) => `÷ ${b}`),
-  ];
+  const head = ['variant', 'placement', `median ${s.headline}`, 'min', 'max', ...extraKeys.map((k) => `${k} (median)`), ...s.baselines.map((b) => `÷ ${b}`)];
   const lines = [row(head), row(head.map((_, i) => (i < 2 ? '---' : '---:')))];
   for (const r of s.rows) {
     lines.push(
@@ -117,12 +109,12 @@ export function renderMarkdown(input: ReportInput): string {
 /** One line per row, for the terminal. */
 export function summaryLines(summaries: readonly WorkloadSummary[]): string[] {
   return summaries.flatMap((s) =>
-    s.result.skipped ? [`${s.result.workload.name.padEnd(14)} skipped: ${s.result.skipped}`] : s.rows.map(
-      (r) =>
-        `${s.result.workload.name.padEnd(14)} ${r.variant.padEnd(24)} ${placementLabel[r.placement].padEnd(12)} ` +
-        (r.value
-          ? `${formatFigure(r.value.median).padStart(12)} ${s.headline}  (${formatFigure(r.value.min)}–${formatFigure(r.value.max)})`
-          : 'failed'),
-    ),
+    s.result.skipped
+      ? [`${s.result.workload.name.padEnd(14)} skipped: ${s.result.skipped}`]
+      : s.rows.map(
+          (r) =>
+            `${s.result.workload.name.padEnd(14)} ${r.variant.padEnd(24)} ${placementLabel[r.placement].padEnd(12)} ` +
+            (r.value ? `${formatFigure(r.value.median).padStart(12)} ${s.headline}  (${formatFigure(r.value.min)}–${formatFigure(r.value.max)})` : 'failed'),
+        ),
   );
 }

@@ -53,9 +53,7 @@ function forkPeer(role: PeerRoleName, impl: string, cpu: number | null, taskset:
     else onFail(new Error(`${role} peer failed: ${msg.message}${msg.stack ? `\n${msg.stack}` : ''}`));
   });
   child.once('error', (err) => onFail(err));
-  child.once('exit', (code, signal) =>
-    onFail(new Error(`${role} peer exited (${signal ?? `code ${code}`}) without a result`)),
-  );
+  child.once('exit', (code, signal) => onFail(new Error(`${role} peer exited (${signal ?? `code ${code}`}) without a result`)));
   return { role, child, ready, result };
 }
 

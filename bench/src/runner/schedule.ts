@@ -63,7 +63,8 @@ export async function runWorkload(w: AnyWorkload, env: ScheduleEnv): Promise<Wor
   const { placements, notes } = usablePlacements(wanted, env.taskset, env.cores);
   if (wanted !== w.placements) {
     const dropped = w.placements.filter((p) => !wanted.includes(p)).map((p) => placementLabel[p]);
-    if (dropped.length > 0) notes.push(`--quick: measured ${wanted.map((p) => placementLabel[p]).join(', ')} only (${dropped.join(', ')} left to the full run).`);
+    if (dropped.length > 0)
+      notes.push(`--quick: measured ${wanted.map((p) => placementLabel[p]).join(', ')} only (${dropped.join(', ')} left to the full run).`);
   }
   const limits = env.quick ? w.limits.quick : w.limits.full;
   // Widened on purpose: the sample's kind is checked at run time below (SampleOf<K> is a

@@ -37,7 +37,11 @@ export function barChart(spec: BarChartSpec): string {
   const groupW = plot.w / Math.max(1, spec.groups.length);
   const body: string[] = [
     ...title(spec.title, spec.subtitle),
-    ...yAxis(plot, niceTicks(0, top).map((v) => ({ at: y(v), label: formatValue(v) })), spec.yLabel),
+    ...yAxis(
+      plot,
+      niceTicks(0, top).map((v) => ({ at: y(v), label: formatValue(v) })),
+      spec.yLabel,
+    ),
   ];
   const bySeries = new Map<string, string[]>();
   const xTicks = spec.groups.map((g, gi) => {

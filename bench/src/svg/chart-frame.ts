@@ -77,7 +77,12 @@ export function legend(entries: readonly LegendEntry[], top: number): string[] {
     if (e.shape === 'box') {
       mark = el('rect', { x, y: y - 9, width: 22, height: 10, fill: e.color, 'fill-opacity': 0.85 });
     } else if (e.shape === 'whisker') {
-      mark = el('path', { d: `M${x + 11} ${y - 11}V${y + 3}M${x + 6} ${y - 11}H${x + 16}M${x + 6} ${y + 3}H${x + 16}`, stroke: e.color, 'stroke-width': 1.5, fill: 'none' });
+      mark = el('path', {
+        d: `M${x + 11} ${y - 11}V${y + 3}M${x + 6} ${y - 11}H${x + 16}M${x + 6} ${y + 3}H${x + 16}`,
+        stroke: e.color,
+        'stroke-width': 1.5,
+        fill: 'none',
+      });
     } else {
       mark = el('line', { x1: x, x2: x + 22, y1: y - 4, y2: y - 4, stroke: e.color, 'stroke-width': 2.5, 'stroke-dasharray': e.dash || undefined });
     }

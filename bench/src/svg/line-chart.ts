@@ -38,10 +38,21 @@ export function lineChart(spec: LineChartSpec): string {
   }
   const body = [
     ...title(spec.title, spec.subtitle),
-    ...yAxis(plot, yTicks.map((v) => ({ at: y(v), label: formatValue(v) })), `${spec.yLabel}${spec.logY ? ' (log scale)' : ''}`),
-    ...xAxis(plot, niceTicks(0, xTop).map((v) => ({ at: x(v), label: formatValue(v) })), spec.xLabel),
+    ...yAxis(
+      plot,
+      yTicks.map((v) => ({ at: y(v), label: formatValue(v) })),
+      `${spec.yLabel}${spec.logY ? ' (log scale)' : ''}`,
+    ),
+    ...xAxis(
+      plot,
+      niceTicks(0, xTop).map((v) => ({ at: x(v), label: formatValue(v) })),
+      spec.xLabel,
+    ),
     ...spec.lines.map((s) => polyline(s, x, y)),
-    ...legend(spec.lines.map((s) => ({ label: s.label, color: s.color, ...(s.dash ? { dash: s.dash } : {}), shape: 'line' as const })), legendTop),
+    ...legend(
+      spec.lines.map((s) => ({ label: s.label, color: s.color, ...(s.dash ? { dash: s.dash } : {}), shape: 'line' as const })),
+      legendTop,
+    ),
   ];
   return svgDocument(WIDTH, height, spec.title, body);
 }

@@ -38,10 +38,21 @@ export function percentileChart(spec: PercentileChartSpec): string {
   const asNines = spec.curves.map((c) => ({ ...c, points: c.points.map(([p, v]) => [nines(p), v] as const) }));
   const body = [
     ...title(spec.title, spec.subtitle),
-    ...yAxis(plot, yTicks.map((v) => ({ at: y(v), label: formatValue(v) })), `${spec.yLabel}${useLog ? ' (log scale)' : ''}`),
-    ...xAxis(plot, X_TICKS.map((p) => ({ at: x(nines(p)), label: `p${p}` })), 'percentile (log scale of 1 − p)'),
+    ...yAxis(
+      plot,
+      yTicks.map((v) => ({ at: y(v), label: formatValue(v) })),
+      `${spec.yLabel}${useLog ? ' (log scale)' : ''}`,
+    ),
+    ...xAxis(
+      plot,
+      X_TICKS.map((p) => ({ at: x(nines(p)), label: `p${p}` })),
+      'percentile (log scale of 1 − p)',
+    ),
     ...asNines.map((c) => polyline(c, x, y)),
-    ...legend(spec.curves.map((c) => ({ label: c.label, color: c.color, ...(c.dash ? { dash: c.dash } : {}), shape: 'line' as const })), legendTop),
+    ...legend(
+      spec.curves.map((c) => ({ label: c.label, color: c.color, ...(c.dash ? { dash: c.dash } : {}), shape: 'line' as const })),
+      legendTop,
+    ),
   ];
   return svgDocument(WIDTH, height, spec.title, body);
 }

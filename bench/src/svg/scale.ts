@@ -17,7 +17,7 @@ export function niceTicks(min: number, max: number, target = 5): number[] {
   if (!(max > min)) return [min];
   const raw = (max - min) / target;
   const mag = 10 ** Math.floor(Math.log10(raw));
-  const step = ([1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag);
+  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
   const ticks: number[] = [];
   for (let v = Math.ceil(min / step) * step; v <= max + step * 1e-9; v += step) {
     ticks.push(Number(v.toPrecision(12)));

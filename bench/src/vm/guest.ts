@@ -89,7 +89,7 @@ function ensureCBaseline(): void {
   try {
     execFileSync('gcc', ['-O2', '-pthread', '-o', C_BIN, C_SRC], { stdio: 'pipe' });
   } catch (err) {
-    throw new Error(`cannot build the C baseline (gcc -O2 -pthread ${C_SRC}): ${(err as Error).message}`);
+    throw new Error(`cannot build the C baseline (gcc -O2 -pthread ${C_SRC}): ${(err as Error).message}`, { cause: err });
   }
 }
 
@@ -105,9 +105,7 @@ export async function runGuest(plan: VsockGuestPlan): Promise<VsockGuestResult> 
       VSOCK_BENCH_CONFIGS: JSON.stringify(plan.configs),
     },
   });
-  const r = run.results['vsock-throughput'] as
-    | { ok: boolean; error?: string; bytes: number; chunk: number; node: VsockRound[]; c: VsockRound[] }
-    | undefined;
+  const r = run.results['vsock-throughput'] as { ok: boolean; error?: string; bytes: number; chunk: number; node: VsockRound[]; c: VsockRound[] } | undefined;
   if (!r) throw new Error(`the guest wrote no result (exit codes ${JSON.stringify(run.exitCodes)}); console tail:\n${run.console.slice(-1500)}`);
   if (!r.ok) throw new Error(`guest run failed: ${r.error ?? 'unknown error'}`);
   return { bytes: r.bytes, chunk: r.chunk, node: r.node, c: r.c, guestSeconds: run.durationMs / 1000 };

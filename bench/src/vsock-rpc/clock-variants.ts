@@ -70,7 +70,11 @@ function variant(name: string, method: Method, description: string, baseline = f
 }
 
 export const clockVariants: ReadonlyArray<Variant<'series'>> = [
-  variant('vsock-rpc ClockSync', 'adaptive', `ClockSync.sync(): adaptive burst of ${SAMPLES}–${4 * SAMPLES} exchanges on the urgent lane, minimum-delay sample kept`),
+  variant(
+    'vsock-rpc ClockSync',
+    'adaptive',
+    `ClockSync.sync(): adaptive burst of ${SAMPLES}–${4 * SAMPLES} exchanges on the urgent lane, minimum-delay sample kept`,
+  ),
   variant('vsock-rpc syncClock, burst of 8', 'fixed', `syncClock() with a fixed burst of ${SAMPLES}, minimum-delay sample kept`),
   variant('single exchange', 'single', "the original's method: one clock exchange taken as is", true),
 ];

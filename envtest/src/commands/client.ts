@@ -72,13 +72,18 @@ export async function runClient(opts: ClientOptions): Promise<Summary> {
   const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
   const started = performance.now();
   const link = new MessageChannel();
-  const connect = new WorkerHandle('connect', new URL('../workers/client-connect.js', import.meta.url), {
-    port: link.port2,
-    connect: opts.connect,
-    name: opts.name,
-    clockSkewNs: opts.clockSkewNs,
-    connectTimeoutMs: 5000,
-  }, [link.port2]);
+  const connect = new WorkerHandle(
+    'connect',
+    new URL('../workers/client-connect.js', import.meta.url),
+    {
+      port: link.port2,
+      connect: opts.connect,
+      name: opts.name,
+      clockSkewNs: opts.clockSkewNs,
+      connectTimeoutMs: 5000,
+    },
+    [link.port2],
+  );
   const first = await connect.next('ready', 'error');
   if (first.type !== 'ready') {
     await connect.worker.terminate();
@@ -89,14 +94,19 @@ export async function runClient(opts: ClientOptions): Promise<Summary> {
     );
   }
   opts.onReady?.();
-  const hook = new WorkerHandle('hook', new URL('../workers/hook.js', import.meta.url), {
-    port: link.port1,
-    rate: opts.rate,
-    count: opts.count,
-    durationMs: opts.durationS * 1000,
-    skewNs: opts.clockSkewNs,
-    flushMs: 10,
-  }, [link.port1]);
+  const hook = new WorkerHandle(
+    'hook',
+    new URL('../workers/hook.js', import.meta.url),
+    {
+      port: link.port1,
+      rate: opts.rate,
+      count: opts.count,
+      durationMs: opts.durationS * 1000,
+      skewNs: opts.clockSkewNs,
+      flushMs: 10,
+    },
+    [link.port1],
+  );
 
   const hookStopped = hook.next('stopped');
   const connectStopped = connect.next('stopped');
@@ -109,7 +119,11 @@ export async function runClient(opts: ClientOptions): Promise<Summary> {
   await Promise.all([hook.exited, connect.exited].map((p) => within(p, 3000)));
 
   const stats = c['stats'] as (TraceAgentStats & { connects: number }) | undefined;
-  if (!stats) throw new EnvtestError('ERR_ENVTEST_WORKER', `envtest client: the connect thread ended without its final stats (${connect.error?.message ?? String(c['message'] ?? '')})`);
+  if (!stats)
+    throw new EnvtestError(
+      'ERR_ENVTEST_WORKER',
+      `envtest client: the connect thread ended without its final stats (${connect.error?.message ?? String(c['message'] ?? '')})`,
+    );
   if (c['error']) log(`envtest client: ${String(c['error'])}`);
   const durationS = (performance.now() - started) / 1000;
   const droppedBy = { hookChannel: Number(h['dropped'] ?? 0), agent: stats.dropped };

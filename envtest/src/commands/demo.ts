@@ -37,7 +37,7 @@ export const demoSpec: CommandSpec = {
     'Clients run as separate processes with clocks skewed by +1 s, -2 s, +3 s, ...: the timeline is',
     'still in host order, because each client converts its timestamps with its clock-sync estimate.',
     'Lines: <host_ns> <source> <text>; every second a status line (events/s per source, late,',
-    'dropped, each guest\'s clock offset ± error bound). Works anywhere: no VM, no vsock needed.',
+    "dropped, each guest's clock offset ± error bound). Works anywhere: no VM, no vsock needed.",
   ].join('\n'),
   options: {
     clients: { type: 'string', value: 'K', help: 'number of clients (default 3)' },
@@ -91,10 +91,23 @@ export async function runDemo(opts: DemoOptions): Promise<Summary> {
       onListening: () => {
         for (let i = 0; i < opts.clients; i++) {
           const name = `guest-${i + 1}`;
-          const child = spawn(process.execPath, [
-            cli, 'client', '--connect', address, '--name', name, '--duration', String(opts.durationS),
-            '--rate', String(opts.rate), `--clock-skew-ns=${skews[i]!}`,
-          ], { stdio: ['ignore', 'ignore', 'pipe'] });
+          const child = spawn(
+            process.execPath,
+            [
+              cli,
+              'client',
+              '--connect',
+              address,
+              '--name',
+              name,
+              '--duration',
+              String(opts.durationS),
+              '--rate',
+              String(opts.rate),
+              `--clock-skew-ns=${skews[i]!}`,
+            ],
+            { stdio: ['ignore', 'ignore', 'pipe'] },
+          );
           child.stderr!.setEncoding('utf8');
           child.stderr!.on('data', (text: string) => {
             for (const l of text.split('\n')) if (l.trim()) say(`[${name}] ${l}`);
@@ -109,13 +122,21 @@ export async function runDemo(opts: DemoOptions): Promise<Summary> {
     });
     const summary = await server;
     const failed = children.filter((c) => c.exitCode !== 0 && c.exitCode !== null);
-    say(dim(`demo done: ${summary.events.total} events (${Object.entries(summary.events.bySource).map(([s, n]) => `${escapeText(s)} ${n}`).join(', ')}) in ${summary.durationS} s, late ${summary.late}, dropped ${summary.dropped}`));
-    for (const [g, c] of Object.entries(summary.clock)) say(dim(`  ${escapeText(g)}: offset ${formatNs(BigInt(c.offsetNs), true)} ± ${formatNs(BigInt(c.errorBoundNs))}, drift ${c.driftPpm} ppm`));
+    say(
+      dim(
+        `demo done: ${summary.events.total} events (${Object.entries(summary.events.bySource)
+          .map(([s, n]) => `${escapeText(s)} ${n}`)
+          .join(', ')}) in ${summary.durationS} s, late ${summary.late}, dropped ${summary.dropped}`,
+      ),
+    );
+    for (const [g, c] of Object.entries(summary.clock))
+      say(dim(`  ${escapeText(g)}: offset ${formatNs(BigInt(c.offsetNs), true)} ± ${formatNs(BigInt(c.errorBoundNs))}, drift ${c.driftPpm} ppm`));
     if (opts.exportPath !== undefined) {
       const kind = opts.exportPath.endsWith('.json') ? 'Perfetto trace JSON: open it in https://ui.perfetto.dev' : 'JSON Lines';
       say(dim(`  timeline written to ${resolve(opts.exportPath)} (${kind})`));
     }
-    if (failed.length) throw new EnvtestError('ERR_ENVTEST_CLIENTS_FAILED', `${failed.length} client(s) failed (exit codes ${failed.map((c) => c.exitCode).join(', ')})`);
+    if (failed.length)
+      throw new EnvtestError('ERR_ENVTEST_CLIENTS_FAILED', `${failed.length} client(s) failed (exit codes ${failed.map((c) => c.exitCode).join(', ')})`);
     return summary;
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);

@@ -62,7 +62,11 @@ export const serverSpec: CommandSpec = {
     'Stops on ctrl-C/SIGTERM or after --duration: flushes the merge, closes the export, writes --summary.',
   ].join('\n'),
   options: {
-    listen: { type: 'string', value: 'ADDR', help: `address to listen on (default ${DEFAULT_LISTEN}; also unix:///path, tcp://host:port, hybrid:///path:port)` },
+    listen: {
+      type: 'string',
+      value: 'ADDR',
+      help: `address to listen on (default ${DEFAULT_LISTEN}; also unix:///path, tcp://host:port, hybrid:///path:port)`,
+    },
     metrics: { type: 'string', value: 'HOST:PORT', help: 'serve Prometheus metrics at http://HOST:PORT/metrics' },
     export: { type: 'string', value: 'FILE', help: 'also write the merged timeline: FILE.json → Perfetto trace JSON, else JSON Lines' },
     duration: { type: 'string', value: 'S', help: 'stop after S seconds (default: run until ctrl-C)' },
@@ -70,7 +74,11 @@ export const serverSpec: CommandSpec = {
     'allow-cid': { type: 'string', value: 'LIST', help: 'accept only these guest CIDs (comma-separated; vsock only)' },
     rate: { type: 'string', value: 'R', help: 'host hook events per second (default 200; 0: no host events)' },
     'lateness-ms': { type: 'string', value: 'MS', help: 'longest an event waits for slower sources (default 1000)' },
-    'startup-hold-ms': { type: 'string', value: 'MS', help: 'release nothing for MS after start, so guests resending after a server restart stay in order (default 3000)' },
+    'startup-hold-ms': {
+      type: 'string',
+      value: 'MS',
+      help: 'release nothing for MS after start, so guests resending after a server restart stay in order (default 3000)',
+    },
     quiet: { type: 'boolean', short: 'q', help: 'do not print the timeline (summary, export and metrics still work)' },
     status: { type: 'boolean', help: 'print a status line every second on stderr (default: when stderr is a terminal)' },
     ...HOST_LIMIT_FLAGS,
@@ -101,23 +109,33 @@ export async function runServer(opts: ServerOptions): Promise<Summary> {
   const started = performance.now();
   const toVisHook = new MessageChannel();
   const toVisConnect = new MessageChannel();
-  const visualize = new WorkerHandle('visualize', new URL('../workers/visualize.js', import.meta.url), {
-    hookPort: toVisHook.port2,
-    connectPort: toVisConnect.port2,
-    latenessNs: opts.latenessNs,
-    startupHoldNs: opts.startupHoldNs ?? DEFAULT_STARTUP_HOLD_NS,
-    console: opts.console,
-    color: opts.color,
-    exportPath: opts.exportPath,
-    hostSource: 'host',
-  }, [toVisHook.port2, toVisConnect.port2]);
-  const connect = new WorkerHandle('connect', new URL('../workers/server-connect.js', import.meta.url), {
-    port: toVisConnect.port1,
-    listen: opts.listen,
-    allowCids: opts.allowCids,
-    metrics: opts.metrics !== undefined,
-    limits: opts.limits ?? DEFAULT_HOST_LIMITS,
-  }, [toVisConnect.port1]);
+  const visualize = new WorkerHandle(
+    'visualize',
+    new URL('../workers/visualize.js', import.meta.url),
+    {
+      hookPort: toVisHook.port2,
+      connectPort: toVisConnect.port2,
+      latenessNs: opts.latenessNs,
+      startupHoldNs: opts.startupHoldNs ?? DEFAULT_STARTUP_HOLD_NS,
+      console: opts.console,
+      color: opts.color,
+      exportPath: opts.exportPath,
+      hostSource: 'host',
+    },
+    [toVisHook.port2, toVisConnect.port2],
+  );
+  const connect = new WorkerHandle(
+    'connect',
+    new URL('../workers/server-connect.js', import.meta.url),
+    {
+      port: toVisConnect.port1,
+      listen: opts.listen,
+      allowCids: opts.allowCids,
+      metrics: opts.metrics !== undefined,
+      limits: opts.limits ?? DEFAULT_HOST_LIMITS,
+    },
+    [toVisConnect.port1],
+  );
 
   const first = await connect.next('listening', 'error');
   if (first.type !== 'listening') {
@@ -131,14 +149,19 @@ export async function runServer(opts: ServerOptions): Promise<Summary> {
   }
   const address = first['address'] as TransportAddress;
 
-  const hook = new WorkerHandle('hook', new URL('../workers/hook.js', import.meta.url), {
-    port: toVisHook.port1,
-    rate: opts.rate,
-    count: 0,
-    durationMs: 0,
-    skewNs: 0n,
-    flushMs: 10,
-  }, [toVisHook.port1]);
+  const hook = new WorkerHandle(
+    'hook',
+    new URL('../workers/hook.js', import.meta.url),
+    {
+      port: toVisHook.port1,
+      rate: opts.rate,
+      count: 0,
+      durationMs: 0,
+      skewNs: 0n,
+      flushMs: 10,
+    },
+    [toVisHook.port1],
+  );
 
   let metrics: MetricsServer | undefined;
   if (opts.metrics) {
@@ -155,23 +178,28 @@ export async function runServer(opts: ServerOptions): Promise<Summary> {
   opts.onListening?.({ address, ...(metrics ? { metricsUrl: metrics.url } : {}) });
 
   const status = new StatusLine();
-  const statusTimer = opts.statusMs > 0
-    ? setInterval(() => {
-        void visualize.request('stats').then((m) => {
-          const s = m['stats'] as VisualizeStats | undefined;
-          if (s) log(status.format(s.timeline, s.dropped.console + s.dropped.export, opts.color));
-        });
-      }, opts.statusMs)
-    : undefined;
+  const statusTimer =
+    opts.statusMs > 0
+      ? setInterval(() => {
+          void visualize.request('stats').then((m) => {
+            const s = m['stats'] as VisualizeStats | undefined;
+            if (s) log(status.format(s.timeline, s.dropped.console + s.dropped.export, opts.color));
+          });
+        }, opts.statusMs)
+      : undefined;
 
   // Run until the duration passes or the signal aborts.
   await new Promise<void>((resolve) => {
     if (opts.signal?.aborted) return resolve();
     const timer = opts.durationS > 0 ? setTimeout(resolve, opts.durationS * 1000) : undefined;
-    opts.signal?.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
+    opts.signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
     // A worker that dies ends the run too, rather than leaving a half-working server.
     for (const w of [connect, hook, visualize]) {
       void w.exited.then(() => {
@@ -196,7 +224,11 @@ export async function runServer(opts: ServerOptions): Promise<Summary> {
 
   const vs = v['stats'] as VisualizeStats | undefined;
   const cs = c['stats'] as ConnectStopped | undefined;
-  if (!vs) throw new EnvtestError('ERR_ENVTEST_WORKER', `envtest server: the visualize thread ended without its final stats (${visualize.error?.message ?? 'no error'})`);
+  if (!vs)
+    throw new EnvtestError(
+      'ERR_ENVTEST_WORKER',
+      `envtest server: the visualize thread ended without its final stats (${visualize.error?.message ?? 'no error'})`,
+    );
   for (const e of (v['errors'] as string[] | undefined) ?? []) log(`envtest server: export: ${e}`);
   const durationS = (performance.now() - started) / 1000;
   // What the host measured, apart from what each guest claims about itself (summary.ts).

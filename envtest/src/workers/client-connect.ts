@@ -65,7 +65,10 @@ async function finish(): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       agent.flush(),
-      new Promise((_, reject) => (timer = setTimeout(() => reject(new EnvtestError('ERR_ENVTEST_FLUSH_TIMEOUT', 'flush did not finish within 15 s: is the server gone?')), 15_000))),
+      new Promise(
+        (_, reject) =>
+          (timer = setTimeout(() => reject(new EnvtestError('ERR_ENVTEST_FLUSH_TIMEOUT', 'flush did not finish within 15 s: is the server gone?')), 15_000)),
+      ),
     ]).finally(() => clearTimeout(timer));
   } catch (err) {
     error = (err as Error).message;

@@ -43,11 +43,12 @@ const parent = parentPort!;
 const outputs: TraceExporter[] = [];
 const consoleOut = cfg.console ? new ConsoleExporter({ output: process.stdout, color: cfg.color }) : undefined;
 if (consoleOut) outputs.push(consoleOut);
-const exportOut = cfg.exportPath === undefined
-  ? undefined
-  : cfg.exportPath.endsWith('.json')
-    ? new PerfettoExporter({ output: cfg.exportPath, sourceOrder: [cfg.hostSource] })
-    : new JsonlExporter({ output: cfg.exportPath });
+const exportOut =
+  cfg.exportPath === undefined
+    ? undefined
+    : cfg.exportPath.endsWith('.json')
+      ? new PerfettoExporter({ output: cfg.exportPath, sourceOrder: [cfg.hostSource] })
+      : new JsonlExporter({ output: cfg.exportPath });
 if (exportOut) outputs.push(exportOut);
 
 // A restarted server holds its timeline for a few seconds, so that what its guests resend after

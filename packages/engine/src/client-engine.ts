@@ -166,7 +166,6 @@ export class ClientEngine<Reg extends Registry> extends EngineBase<Reg> {
     return (await this.#connection!.call(method, request, options)) as ResponseOf<Reg, K>;
   }
 
-
   /** One clock exchange with the server (see the clock module for syncClock). */
   clockExchange(timeoutMs?: number): Promise<ClockSample> {
     const c = this.#connection;
@@ -315,7 +314,10 @@ export class ClientEngine<Reg extends Registry> extends EngineBase<Reg> {
       };
       const onConnected = () => done();
       const onAbort = () => done(new VsockRpcError('CANCELLED', 'call cancelled while waiting for a connection'));
-      const timer = setTimeout(() => done(new ConnectionClosedError(`not connected to ${formatAddress(this.address)} after ${timeoutMs} ms: the call was not sent`)), timeoutMs);
+      const timer = setTimeout(
+        () => done(new ConnectionClosedError(`not connected to ${formatAddress(this.address)} after ${timeoutMs} ms: the call was not sent`)),
+        timeoutMs,
+      );
       this.on('connected', onConnected);
       signal?.addEventListener('abort', onAbort, { once: true });
     });

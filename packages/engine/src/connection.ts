@@ -91,7 +91,12 @@ export class Connection extends EventEmitter {
     this.#control = new ControlLane(core, this.#incoming);
     this.#events = new EventDispatch(core, options.router, (err) => this.listenerCount('eventError') > 0 && this.emit('eventError', err));
     this.#guard = new ReceiveGuard(core, this.#decoder, this.#control);
-    this.#closer = new GracefulClose(core, this.queue, () => this.#outgoing.size + this.#incoming.size, () => this.#closed(undefined));
+    this.#closer = new GracefulClose(
+      core,
+      this.queue,
+      () => this.#outgoing.size + this.#incoming.size,
+      () => this.#closed(undefined),
+    );
     socket.on('data', this.#onData);
     socket.on('end', this.#onEnd);
     socket.on('error', (err: Error) => this.#fail(err, false));
@@ -251,7 +256,10 @@ export class Connection extends EventEmitter {
     }
     // The peer half-closed: finish our side once what we owe is written.
     if (this.#core.state === 'handshake') {
-      this.#fail(new ConnectionClosedError(`peer ${this.#core.describePeer()} closed during the handshake: is it a vsock-rpc endpoint of the same protocol?`), false);
+      this.#fail(
+        new ConnectionClosedError(`peer ${this.#core.describePeer()} closed during the handshake: is it a vsock-rpc endpoint of the same protocol?`),
+        false,
+      );
       return;
     }
     void this.#closer.end(1000);
@@ -284,7 +292,10 @@ export class Connection extends EventEmitter {
       return;
     }
     if (core.goawayReceived && (f.kind === Kind.EVENT || f.kind === Kind.REQUEST)) {
-      throw new ProtocolError('PROTOCOL_ERROR', `${f.kind === Kind.EVENT ? 'an EVENT' : 'a REQUEST'} (type ${f.type}) after the peer's own GOAWAY: its sender starts no new calls and sends no new events (PROTOCOL.md §4)`);
+      throw new ProtocolError(
+        'PROTOCOL_ERROR',
+        `${f.kind === Kind.EVENT ? 'an EVENT' : 'a REQUEST'} (type ${f.type}) after the peer's own GOAWAY: its sender starts no new calls and sends no new events (PROTOCOL.md §4)`,
+      );
     }
     switch (f.kind) {
       case Kind.EVENT:
@@ -365,7 +376,8 @@ export class Connection extends EventEmitter {
     const core = this.#core;
     // Never after a GOAWAY: one in the handshake, or other than SHUTDOWN, has closed us already,
     // and SHUTDOWN moved us to 'closing'.
-    if (core.state !== 'closed') this.#closed(core.state === 'closing' ? undefined : new ConnectionClosedError(`peer ${core.describePeer()} closed the connection`), 'UNAVAILABLE');
+    if (core.state !== 'closed')
+      this.#closed(core.state === 'closing' ? undefined : new ConnectionClosedError(`peer ${core.describePeer()} closed the connection`), 'UNAVAILABLE');
     this.emit('close', core.closeError);
   }
 
@@ -385,7 +397,10 @@ export class Connection extends EventEmitter {
     this.#guard.stop();
     core.writer.close();
     const callErr = err ?? new ConnectionClosedError();
-    const pendingErr = err instanceof ConnectionClosedError || err === undefined ? callErr : new ConnectionClosedError(`connection closed (${err.message}): the call may or may not have run on the peer`);
+    const pendingErr =
+      err instanceof ConnectionClosedError || err === undefined
+        ? callErr
+        : new ConnectionClosedError(`connection closed (${err.message}): the call may or may not have run on the peer`);
     this.#outgoing.rejectAll(pendingErr);
     this.#incoming.abortAll(new ConnectionClosedError());
     this.#control.rejectAll(pendingErr);

@@ -115,7 +115,14 @@ export class ControlLane {
   }
 
   /** Sends control frame `type` with a fresh nonce; resolves when `table` gets its answer. */
-  #ask<T>(table: PendingTable<Waiter<T>>, type: ControlType, payload: Buffer, beforeWrite: ((payload: Buffer) => void) | undefined, answer: string, timeoutMs: number): Promise<T> {
+  #ask<T>(
+    table: PendingTable<Waiter<T>>,
+    type: ControlType,
+    payload: Buffer,
+    beforeWrite: ((payload: Buffer) => void) | undefined,
+    answer: string,
+    timeoutMs: number,
+  ): Promise<T> {
     const core = this.#core;
     if (core.state !== 'open') return Promise.reject(core.closeError ?? new ConnectionClosedError());
     const nonce = this.#nextNonce++ >>> 0;
@@ -148,6 +155,9 @@ export function decodeGoaway(payload: Buffer): ErrorPayload {
   try {
     return decodeErrorPayload(payload);
   } catch (err) {
-    throw new ProtocolError('PROTOCOL_ERROR', `an undecodable GOAWAY payload (${(err as Error).message}): a GOAWAY carries an ErrorPayload (PROTOCOL.md §4, §6)`);
+    throw new ProtocolError(
+      'PROTOCOL_ERROR',
+      `an undecodable GOAWAY payload (${(err as Error).message}): a GOAWAY carries an ErrorPayload (PROTOCOL.md §4, §6)`,
+    );
   }
 }

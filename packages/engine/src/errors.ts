@@ -44,6 +44,9 @@ export class GoawayError extends VsockRpcError {
 /** The outbound event queue is full and its policy is 'error'. */
 export class QueueFullError extends VsockRpcError {
   constructor(limit: string) {
-    super('QUEUE_FULL', `outbound event queue is full (${limit}): the peer reads slower than you send; await send() with policy 'block', or choose a drop policy`);
+    super(
+      'QUEUE_FULL',
+      `outbound event queue is full (${limit}): the peer reads slower than you send; await send() with policy 'block', or choose a drop policy`,
+    );
   }
 }

@@ -52,7 +52,10 @@ export class EventDispatch {
       core.metrics?.error((err as VsockRpcError).code ?? 'DECODE_ERROR');
       // Logged (once per kind) whether or not anyone listens: the engines always forward
       // 'eventError', so making the line depend on listeners meant it was never written.
-      core.warnOnce((err as VsockRpcError).code ?? 'DECODE_ERROR', `dropped an invalid '${entry.name}' event from ${core.describePeer()}: ${(err as Error).message}`);
+      core.warnOnce(
+        (err as VsockRpcError).code ?? 'DECODE_ERROR',
+        `dropped an invalid '${entry.name}' event from ${core.describePeer()}: ${(err as Error).message}`,
+      );
       this.#reportInvalid(err);
       return;
     }

@@ -56,7 +56,6 @@ export class EventQueue {
   #droppedNewest = 0;
   #rejected = 0;
   #droppedOversized = 0;
-  #blocked = 0;
 
   constructor(options: EventQueueOptions = {}) {
     this.maxEvents = Math.max(1, options.maxEvents ?? 16384);
@@ -139,7 +138,6 @@ export class EventQueue {
           this.#rejected++;
           throw new QueueFullError(`an event of ${payload.length} bytes exceeds the queue's byte bound ${this.maxBytes}`);
         }
-        this.#blocked++;
         return new Promise<void>((resolve, reject) => {
           this.#waiters.push({ type, payload, resolve, reject });
         });

@@ -32,7 +32,13 @@ export class Handshake {
     this.#core = core;
     const options = core.options;
     this.#timer = setTimeout(() => {
-      core.goawayAndFail('HANDSHAKE_TIMEOUT', new VsockRpcError('HANDSHAKE_TIMEOUT', `no HELLO from ${formatAddress(options.peerInfo.address)} within ${options.handshakeTimeoutMs ?? 10000} ms: is the peer a vsock-rpc endpoint?`));
+      core.goawayAndFail(
+        'HANDSHAKE_TIMEOUT',
+        new VsockRpcError(
+          'HANDSHAKE_TIMEOUT',
+          `no HELLO from ${formatAddress(options.peerInfo.address)} within ${options.handshakeTimeoutMs ?? 10000} ms: is the peer a vsock-rpc endpoint?`,
+        ),
+      );
     }, options.handshakeTimeoutMs ?? 10000);
     this.#timer.unref?.();
     const reg = options.registry;
@@ -91,14 +97,20 @@ export function compareHello(hello: Hello, registry: Registry): string[] {
 /** A frame other than HELLO (or GOAWAY) arrived before the handshake finished. */
 export class ProtocolErrorBeforeHello extends ProtocolError {
   constructor(kind: number, type: number, what?: string) {
-    super('PROTOCOL_ERROR', `${what ?? `a frame of kind ${kind}, type 0x${type.toString(16)}`} arrived where HELLO was expected: the peer does not follow the handshake of PROTOCOL.md §5`);
+    super(
+      'PROTOCOL_ERROR',
+      `${what ?? `a frame of kind ${kind}, type 0x${type.toString(16)}`} arrived where HELLO was expected: the peer does not follow the handshake of PROTOCOL.md §5`,
+    );
   }
 }
 
 /** The first frame announced more than a HELLO may be. */
 export function helloTooLarge(address: string, length: number): ProtocolError {
   // Before HELLO the limit is the protocol's fixed HELLO_MAX, not a maxFrame anyone can raise.
-  return new ProtocolError('FRAME_TOO_LARGE', `the first frame from ${address} announces ${length} bytes, above the ${HELLO_MAX}-byte limit of a HELLO (PROTOCOL.md §2): the peer is not a vsock-rpc endpoint, or sent another frame before its HELLO`);
+  return new ProtocolError(
+    'FRAME_TOO_LARGE',
+    `the first frame from ${address} announces ${length} bytes, above the ${HELLO_MAX}-byte limit of a HELLO (PROTOCOL.md §2): the peer is not a vsock-rpc endpoint, or sent another frame before its HELLO`,
+  );
 }
 
 function defaultName(): string {

@@ -7,7 +7,7 @@
  */
 import { Kind, SchemaViolationError, encodeErrorPayload, type Codec, type Frame, type MethodEntry, type VsockRpcError } from '@vsock-rpc/wire';
 import type { ConnectionCore } from './connection-core.js';
-import { PendingTable, type Pending } from './deadline-table.js';
+import { PendingTable } from './deadline-table.js';
 import { RpcError } from './errors.js';
 import type { PeerContext } from './peer.js';
 import type { FrameWriter } from './frame-writer.js';
@@ -59,7 +59,14 @@ export class IncomingCalls {
     const route = this.#router.methodHandler(f.type);
     if (!route) {
       const known = this.#codec.registry.methodById(f.type);
-      this.#sendError(f.type, id, 'UNKNOWN_METHOD', known ? `no handler is registered for method '${known.name}' (id ${f.type}) on ${core.options.name ?? 'this peer'}` : `method id ${f.type} is not in this peer's registry`);
+      this.#sendError(
+        f.type,
+        id,
+        'UNKNOWN_METHOD',
+        known
+          ? `no handler is registered for method '${known.name}' (id ${f.type}) on ${core.options.name ?? 'this peer'}`
+          : `method id ${f.type} is not in this peer's registry`,
+      );
       return;
     }
     if (core.state === 'closing') {
@@ -124,7 +131,8 @@ export class IncomingCalls {
       // After CANCEL the caller is gone: nothing to send. After the deadline, say so (it may
       // still be listening if its own timer is longer).
       const reason = call.abortReason;
-      if (reason instanceof RpcError && reason.code === 'DEADLINE_EXCEEDED') this.#sendError(type, id, 'DEADLINE_EXCEEDED', 'the deadline passed before the handler finished');
+      if (reason instanceof RpcError && reason.code === 'DEADLINE_EXCEEDED')
+        this.#sendError(type, id, 'DEADLINE_EXCEEDED', 'the deadline passed before the handler finished');
       return;
     }
     if (failed) {

@@ -14,7 +14,16 @@ export type { EventQueue, EventQueueOptions, EventQueueStats, QueuePolicy } from
 export type { CallContext, EventHandler, MethodHandler } from './router.js';
 // The clock exchange for users who sync clocks themselves (one sample's arithmetic, the pick of
 // the least-delayed sample, a burst), and the model a ClockSync keeps.
-export { sampleOffset, pickMinDelay, type OffsetEstimate, type PickedSample, type ClockModel, type ClockModelState, type Converted, type DriftEstimate } from './clock.js';
+export {
+  sampleOffset,
+  pickMinDelay,
+  type OffsetEstimate,
+  type PickedSample,
+  type ClockModel,
+  type ClockModelState,
+  type Converted,
+  type DriftEstimate,
+} from './clock.js';
 export { syncClock, ClockSync, type ClockExchange, type SyncOptions, type SyncResult, type SyncEvent, type ClockSyncOptions } from './clock-sync.js';
 export { MetricsConflictError, type EngineMetrics, type EngineMetricsOptions, type LatencySummary, type ClockFigures } from './metrics.js';
 export { KNOWN_ERROR_CODES, UNKNOWN_LABEL, OTHER_CODE, DROP_REASONS, EVICTION_REASONS, type DropReason, type EvictionReason } from './metrics.js';

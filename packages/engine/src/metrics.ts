@@ -52,15 +52,47 @@ export interface EngineMetricsOptions {
  */
 export const KNOWN_ERROR_CODES: ReadonlySet<string> = new Set([
   // PROTOCOL.md §6: ERROR codes, GOAWAY codes, and the receiver's names of failures.
-  'UNKNOWN_METHOD', 'INVALID_ARGUMENT', 'DEADLINE_EXCEEDED', 'CANCELLED', 'UNAVAILABLE', 'RESOURCE_EXHAUSTED', 'INTERNAL',
-  'HELLO_MISMATCH', 'HANDSHAKE_TIMEOUT', 'PROTOCOL_ERROR', 'FRAME_TOO_LARGE', 'FRAME_TIMEOUT', 'IDLE_TIMEOUT', 'SHUTDOWN', 'CONNECTION_LIMIT', 'CID_NOT_ALLOWED',
+  'UNKNOWN_METHOD',
+  'INVALID_ARGUMENT',
+  'DEADLINE_EXCEEDED',
+  'CANCELLED',
+  'UNAVAILABLE',
+  'RESOURCE_EXHAUSTED',
+  'INTERNAL',
+  'HELLO_MISMATCH',
+  'HANDSHAKE_TIMEOUT',
+  'PROTOCOL_ERROR',
+  'FRAME_TOO_LARGE',
+  'FRAME_TIMEOUT',
+  'IDLE_TIMEOUT',
+  'SHUTDOWN',
+  'CONNECTION_LIMIT',
+  'CID_NOT_ALLOWED',
   // A peer over its byte or CPU budget was slowed (reading paused) before any RESOURCE_EXHAUSTED.
   'THROTTLED',
-  'BAD_KIND', 'BAD_FLAGS', 'UNKNOWN_TYPE', 'TRUNCATED_FRAME', 'DECODE_ERROR', 'SCHEMA_VIOLATION',
+  'BAD_KIND',
+  'BAD_FLAGS',
+  'UNKNOWN_TYPE',
+  'TRUNCATED_FRAME',
+  'DECODE_ERROR',
+  'SCHEMA_VIOLATION',
   // The engine's and the wire package's own codes.
-  'OK', 'ERROR', 'OTHER', 'INVALID_RESPONSE', 'HANDLER_ERROR', 'QUEUE_FULL', 'METRICS_CONFLICT', 'UNKNOWN_NAME', 'REGISTRY_DEFINITION',
+  'OK',
+  'ERROR',
+  'OTHER',
+  'INVALID_RESPONSE',
+  'HANDLER_ERROR',
+  'QUEUE_FULL',
+  'METRICS_CONFLICT',
+  'UNKNOWN_NAME',
+  'REGISTRY_DEFINITION',
   // Node's codes for a socket that went away under a write or read.
-  'ABORT_ERR', 'ERR_STREAM_DESTROYED', 'ERR_STREAM_WRITE_AFTER_END', 'ERR_STREAM_PREMATURE_CLOSE', 'ERR_SOCKET_CLOSED', 'EHYBRIDHANDSHAKE',
+  'ABORT_ERR',
+  'ERR_STREAM_DESTROYED',
+  'ERR_STREAM_WRITE_AFTER_END',
+  'ERR_STREAM_PREMATURE_CLOSE',
+  'ERR_SOCKET_CLOSED',
+  'EHYBRIDHANDSHAKE',
   ...Object.keys(osConstants.errno),
 ]);
 
@@ -302,14 +334,18 @@ export class EngineMetrics {
     if (!publisher) {
       const clash = [...byKey.keys()].find((k) => k.split('\0')[0] === prefix);
       if (clash !== undefined) {
-        throw new MetricsConflictError(`this prom registry already has ${prefix}* metrics labelled by [${clash.split('\0')[1]}], not [${constNames.join(',')}]: use another metricsPrefix`);
+        throw new MetricsConflictError(
+          `this prom registry already has ${prefix}* metrics labelled by [${clash.split('\0')[1]}], not [${constNames.join(',')}]: use another metricsPrefix`,
+        );
       }
       publisher = new PromPublisher(prom, prefix, constNames);
       byKey.set(key, publisher);
     }
     if (publisher.sources.get(this.#sourceKey)?.closed === false) {
       throw new MetricsConflictError(
-        `another open engine already publishes ${prefix}* metrics labelled {${Object.entries(this.constLabels).map(([k, v]) => `${k}="${v}"`).join(',')}} into this prom registry: give one of them another metricsPrefix, or close it first`,
+        `another open engine already publishes ${prefix}* metrics labelled {${Object.entries(this.constLabels)
+          .map(([k, v]) => `${k}="${v}"`)
+          .join(',')}} into this prom registry: give one of them another metricsPrefix, or close it first`,
       );
     }
     publisher.sources.set(this.#sourceKey, this);
@@ -332,7 +368,10 @@ export class EngineMetrics {
   /** @internal For the publisher: each nonzero frame count with its labels. */
   forEachFrameCount(visit: (labels: Record<string, string>, count: number) => void): void {
     const slots = this.#slotNames.length;
-    for (const [direction, arr] of [['in', this.#framesIn], ['out', this.#framesOut]] as const) {
+    for (const [direction, arr] of [
+      ['in', this.#framesIn],
+      ['out', this.#framesOut],
+    ] as const) {
       for (let i = 0; i < arr.length; i++) {
         const v = arr[i]!;
         if (v > 0) visit({ ...this.constLabels, direction, kind: KIND_LABELS[Math.floor(i / slots)]!, type: this.#slotNames[i % slots]! }, v);
@@ -342,7 +381,10 @@ export class EngineMetrics {
 
   /** @internal For the publisher: each nonzero byte count with its labels. */
   forEachByteCount(visit: (labels: Record<string, string>, bytes: number) => void): void {
-    for (const [direction, arr] of [['in', this.#bytesInByType], ['out', this.#bytesOutByType]] as const) {
+    for (const [direction, arr] of [
+      ['in', this.#bytesInByType],
+      ['out', this.#bytesOutByType],
+    ] as const) {
       for (let i = 0; i < arr.length; i++) if (arr[i]! > 0) visit({ ...this.constLabels, direction, type: this.#slotNames[i]! }, arr[i]!);
     }
   }

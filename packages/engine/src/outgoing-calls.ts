@@ -57,7 +57,9 @@ export class OutgoingCalls {
     }
     if (core.goawayReceived) return Promise.reject(core.goawayReceived);
     if (this.#pending.size >= this.#maxPending) {
-      return Promise.reject(new RpcError('RESOURCE_EXHAUSTED', `${this.#pending.size} calls already in flight on this connection: await some before starting more`));
+      return Promise.reject(
+        new RpcError('RESOURCE_EXHAUSTED', `${this.#pending.size} calls already in flight on this connection: await some before starting more`),
+      );
     }
     if (options.signal?.aborted) return Promise.reject(new RpcError('CANCELLED', `call '${name}' cancelled before it was sent`));
     let payload: Buffer;

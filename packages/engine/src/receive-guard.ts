@@ -76,7 +76,13 @@ export class ReceiveGuard {
     if (verdict.action === 'ok') return;
     if (verdict.action === 'close') {
       core.metrics?.error('RESOURCE_EXHAUSTED');
-      core.goawayAndFail('RESOURCE_EXHAUSTED', new VsockRpcError('RESOURCE_EXHAUSTED', `${core.describePeer()} was ${verdict.reason}: closing (raise the server's budget option if this peer is legitimately this busy)`));
+      core.goawayAndFail(
+        'RESOURCE_EXHAUSTED',
+        new VsockRpcError(
+          'RESOURCE_EXHAUSTED',
+          `${core.describePeer()} was ${verdict.reason}: closing (raise the server's budget option if this peer is legitimately this busy)`,
+        ),
+      );
       return;
     }
     if (core.isPaused('budget')) return;
@@ -109,13 +115,25 @@ export class ReceiveGuard {
     const pending = this.#decoder.pendingFrameBytes;
     const overdueMs = this.#progress.overdueMs(pending, now);
     if (overdueMs > 0) {
-      core.goawayAndFail('FRAME_TIMEOUT', new VsockRpcError('FRAME_TIMEOUT', `a ${pending}-byte frame from ${core.describePeer()} was not complete within ${this.#progress.allowanceMs(pending)} ms: closing (a peer on a slow link needs a lower frameDeadline.minBytesPerSecond)`));
+      core.goawayAndFail(
+        'FRAME_TIMEOUT',
+        new VsockRpcError(
+          'FRAME_TIMEOUT',
+          `a ${pending}-byte frame from ${core.describePeer()} was not complete within ${this.#progress.allowanceMs(pending)} ms: closing (a peer on a slow link needs a lower frameDeadline.minBytesPerSecond)`,
+        ),
+      );
       return;
     }
     if (this.#progress.inFrame) return; // a frame on time is progress
     const silentMs = now - this.#progress.lastFrameAt;
     if (idleMs > 0 && silentMs > idleMs) {
-      core.goawayAndFail('IDLE_TIMEOUT', new VsockRpcError('IDLE_TIMEOUT', `nothing heard from ${core.describePeer()} for ${Math.round(silentMs)} ms (no complete frame: bytes alone are not progress): closing (raise idleTimeoutMs if the peer is just slow)`));
+      core.goawayAndFail(
+        'IDLE_TIMEOUT',
+        new VsockRpcError(
+          'IDLE_TIMEOUT',
+          `nothing heard from ${core.describePeer()} for ${Math.round(silentMs)} ms (no complete frame: bytes alone are not progress): closing (raise idleTimeoutMs if the peer is just slow)`,
+        ),
+      );
       return;
     }
     if (keepaliveMs > 0 && silentMs >= keepaliveMs && this.#control.pingsInFlight === 0) {

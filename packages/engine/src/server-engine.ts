@@ -1,6 +1,18 @@
 import type { Duplex } from 'node:stream';
 import { formatAddress, listen, type TransportAddress, type TransportServer, type TransportSocket } from '@vsock-rpc/vsock';
-import { ControlType, Kind, encodeErrorPayload, encodeFrame, escapeText, type MessageName, type MessageOf, type MethodName, type Registry, type RequestOf, type ResponseOf } from '@vsock-rpc/wire';
+import {
+  ControlType,
+  Kind,
+  encodeErrorPayload,
+  encodeFrame,
+  escapeText,
+  type MessageName,
+  type MessageOf,
+  type MethodName,
+  type Registry,
+  type RequestOf,
+  type ResponseOf,
+} from '@vsock-rpc/wire';
 import { Connection, type CallOptions, type ClockSample, type ConnectionStats } from './connection.js';
 import { ConnectionSlots, SHARED_KEY, type Eviction } from './connection-slots.js';
 import { EngineBase, type EngineOptions } from './engine-base.js';
@@ -205,7 +217,11 @@ export class ServerEngine<Reg extends Registry> extends EngineBase<Reg> {
     const perKey = this.#options.maxConnectionsPerCid ?? 64;
     if (key !== SHARED_KEY && this.#slots.countOf(key) >= perKey) {
       const victim = this.#slots.victim(this.#idleAfterMs(), key);
-      if (!victim) return refuse('CONNECTION_LIMIT', `peer ${escapeText(key)} has ${this.#slots.countOf(key)} connections, the server's maximum per peer (maxConnectionsPerCid), all in use: close some or retry later`);
+      if (!victim)
+        return refuse(
+          'CONNECTION_LIMIT',
+          `peer ${escapeText(key)} has ${this.#slots.countOf(key)} connections, the server's maximum per peer (maxConnectionsPerCid), all in use: close some or retry later`,
+        );
       this.#evict(victim);
     }
     const max = this.#options.maxConnections ?? 1024;

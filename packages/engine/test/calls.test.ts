@@ -2,17 +2,7 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { ControlType, Kind, SchemaViolationError, decodeErrorPayload, encodeFrame, pack, unpack } from '@vsock-rpc/wire';
 import { ConnectionClosedError, RpcError, type CallContext } from '../src/index.js';
-import {
-  TRANSPORTS,
-  deferred,
-  helloFrame,
-  rawConnect,
-  rejectionOf,
-  startPair,
-  useCleanup,
-  waitFor,
-  type TestRegistry,
-} from './helpers.js';
+import { TRANSPORTS, deferred, helloFrame, rawConnect, rejectionOf, startPair, useCleanup, waitFor, type TestRegistry } from './helpers.js';
 
 useCleanup();
 
@@ -159,10 +149,16 @@ describe.each(TRANSPORTS)('calls over %s', (transport) => {
   it("the responder enforces the caller's deadline itself (no CANCEL needed)", async () => {
     const { server, url } = await startPair(transport);
     const reason = deferred<unknown>();
-    server.handle('sleep', (_req, ctx) => new Promise((resolve) => ctx.signal.addEventListener('abort', () => {
-      reason.resolve(ctx.signal.reason);
-      resolve({ tag: 0 });
-    })));
+    server.handle(
+      'sleep',
+      (_req, ctx) =>
+        new Promise((resolve) =>
+          ctx.signal.addEventListener('abort', () => {
+            reason.resolve(ctx.signal.reason);
+            resolve({ tag: 0 });
+          }),
+        ),
+    );
     const raw = await rawConnect(url);
     raw.write(helloFrame());
     // REQUEST with the DEADLINE flag: u32 deadline 150 ms, then the request.
@@ -171,7 +167,7 @@ describe.each(TRANSPORTS)('calls over %s', (transport) => {
     const frame = encodeFrame(Kind.REQUEST, 101, 5, payload);
     frame[7] = 0x01;
     raw.write(frame);
-    expect((await reason.promise as RpcError).code).toBe('DEADLINE_EXCEEDED');
+    expect(((await reason.promise) as RpcError).code).toBe('DEADLINE_EXCEEDED');
     const answer = await raw.frame((f) => f.id === 5, 'the answer to call 5');
     expect(answer.kind).toBe(Kind.ERROR);
     expect(decodeErrorPayload(answer.payload).code).toBe('DEADLINE_EXCEEDED');
@@ -183,10 +179,12 @@ describe.each(TRANSPORTS)('calls over %s', (transport) => {
     const aborted = deferred<unknown>();
     server.handle('sleep', (_req, ctx) => {
       started.resolve();
-      return new Promise((_, reject) => ctx.signal.addEventListener('abort', () => {
-        aborted.resolve(ctx.signal.reason);
-        reject(ctx.signal.reason);
-      }));
+      return new Promise((_, reject) =>
+        ctx.signal.addEventListener('abort', () => {
+          aborted.resolve(ctx.signal.reason);
+          reject(ctx.signal.reason);
+        }),
+      );
     });
     const ac = new AbortController();
     const call = client.call('sleep', { ms: 1e6, tag: 1 }, { signal: ac.signal });
@@ -195,7 +193,7 @@ describe.each(TRANSPORTS)('calls over %s', (transport) => {
     const err = await rejectionOf(call);
     expect(err).toBeInstanceOf(RpcError);
     expect(err.code).toBe('CANCELLED');
-    expect((await aborted.promise as RpcError).code).toBe('CANCELLED');
+    expect(((await aborted.promise) as RpcError).code).toBe('CANCELLED');
     await waitFor(() => server.peers()[0]!.stats().runningHandlers === 0, 'the handler to be forgotten');
     // A signal already aborted: rejected without sending.
     expect((await rejectionOf(client.call('sleep', { ms: 0, tag: 2 }, { signal: ac.signal }))).code).toBe('CANCELLED');

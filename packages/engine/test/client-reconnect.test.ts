@@ -2,17 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { backoffDelay } from '../src/backoff.js';
 import type { PeerHandle } from '../src/index.js';
-import {
-  connectClient,
-  deferred,
-  metricValue,
-  promRegistry,
-  startServer,
-  tmpSockPath,
-  useCleanup,
-  waitFor,
-  type TestRegistry,
-} from './helpers.js';
+import { connectClient, deferred, metricValue, promRegistry, startServer, tmpSockPath, useCleanup, waitFor, type TestRegistry } from './helpers.js';
 
 useCleanup();
 
@@ -75,12 +65,12 @@ describe('ClientEngine reconnect (unix, server restarted on the same path)', () 
       reconnecting.push(r);
     });
     expect(client.connectCount).toBe(1);
-    for (let n = 0; n < 5; n++) client.send('seq', { n });
+    for (let n = 0; n < 5; n++) void client.send('seq', { n });
     await waitFor(() => firstGot.length === 5, 'events before the restart');
     await first.close(1000);
     await waitFor(() => !client.connected && events.includes('disconnected'), 'the disconnect');
     // While down: queued.
-    for (let n = 5; n < 105; n++) client.send('seq', { n });
+    for (let n = 5; n < 105; n++) void client.send('seq', { n });
     expect(client.queue.length).toBe(100);
     await waitFor(() => reconnecting.length >= 2, 'a few reconnect attempts');
     const second = await startServer(url);
@@ -111,14 +101,14 @@ describe('ClientEngine reconnect (unix, server restarted on the same path)', () 
     const client = await connectClient(url, { reconnect: fast, offline: 'drop', promRegistry: prom });
     await first.close(1000);
     await waitFor(() => !client.connected, 'the disconnect');
-    for (let n = 0; n < 30; n++) client.send('seq', { n });
+    for (let n = 0; n < 30; n++) void client.send('seq', { n });
     expect(client.queue.length).toBe(0);
     expect(client.stats().droppedOffline).toBe(30);
     const second = await startServer(url);
     const got: number[] = [];
     second.on('seq', (v) => void got.push(v.n));
     await waitFor(() => client.connected, 'the reconnect');
-    client.send('seq', { n: 1000 });
+    void client.send('seq', { n: 1000 });
     await waitFor(() => got.length === 1, 'the event after reconnect');
     expect(got).toEqual([1000]);
     expect(await metricValue(prom, 'vsockrpc_dropped_events_total', { reason: 'offline' })).toBe(30);
@@ -133,7 +123,7 @@ describe('ClientEngine reconnect (unix, server restarted on the same path)', () 
     const client = await connectClient(url, { reconnect: fast, offline: 'drop', promRegistry: prom });
     const got: number[] = [];
     server.on('seq', (v) => void got.push(v.n));
-    for (let n = 0; n < 10; n++) client.send('seq', { n }); // queued: the writer runs on the next turn
+    for (let n = 0; n < 10; n++) void client.send('seq', { n }); // queued: the writer runs on the next turn
     client.connection!.destroy();
     await waitFor(() => client.connectCount === 2 && client.connected, 'the reconnect');
     const s = client.stats();
@@ -173,7 +163,7 @@ describe('ClientEngine reconnect (unix, server restarted on the same path)', () 
     const client = await connectClient(url, { reconnect: fast, promRegistry: prom });
     await first.close(1000);
     await waitFor(() => !client.connected, 'the disconnect');
-    for (let n = 0; n < 7; n++) client.send('seq', { n });
+    for (let n = 0; n < 7; n++) void client.send('seq', { n });
     await client.close(100);
     expect(client.stats().queue.droppedOldest).toBe(7);
     expect(await metricValue(prom, 'vsockrpc_dropped_events_total', { reason: 'oldest' })).toBe(7);

@@ -200,12 +200,15 @@ describe('ClockSync', () => {
 
   it("reports a failed periodic sync as 'error' and keeps trying", async () => {
     let calls = 0;
-    const clock = new ClockSync(async () => {
-      calls++;
-      if (calls === 1) throw new Error('not now');
-      const t = process.hrtime.bigint();
-      return { t1: t, t1r: t, t2r: t, t2: t };
-    }, { intervalMs: 10, samples: 1 });
+    const clock = new ClockSync(
+      async () => {
+        calls++;
+        if (calls === 1) throw new Error('not now');
+        const t = process.hrtime.bigint();
+        return { t1: t, t1r: t, t2r: t, t2: t };
+      },
+      { intervalMs: 10, samples: 1 },
+    );
     const errors: Error[] = [];
     clock.on('error', (e: Error) => errors.push(e));
     // (not events.once: it rejects on the 'error' this test expects)

@@ -131,7 +131,7 @@ describe('estimateDrift', () => {
     expect(Math.abs(e.driftPpm + 12.5)).toBeLessThan(e.uncertaintyPpm);
     expect(Math.abs(e.driftPpm + 12.5)).toBeLessThan(0.5);
     // equal bounds B at 8 evenly spaced points over span S: Σ|x − x̄|·B / Σ(x − x̄)² = (8/3)·B/S
-    expect(e.uncertaintyPpm).toBeCloseTo(((8 / 3) * 10_000 / 21e9) * 1e6, 9);
+    expect(e.uncertaintyPpm).toBeCloseTo((((8 / 3) * 10_000) / 21e9) * 1e6, 9);
     // two points: 2 × bound / span
     expect(estimateDrift(drifting(-12.5, 2))!.uncertaintyPpm).toBeCloseTo(((2 * 10_000) / 3e9) * 1e6, 9);
   });
@@ -149,7 +149,11 @@ describe('estimateDrift', () => {
   });
 
   it('the true drift is within uncertaintyPpm whenever each sync is within its bound (property)', () => {
-    const point = fc.record({ gapMs: fc.integer({ min: 100, max: 10_000 }), bound: fc.integer({ min: 1, max: 2_000_000 }), u: fc.double({ min: -1, max: 1, noNaN: true }) });
+    const point = fc.record({
+      gapMs: fc.integer({ min: 100, max: 10_000 }),
+      bound: fc.integer({ min: 1, max: 2_000_000 }),
+      u: fc.double({ min: -1, max: 1, noNaN: true }),
+    });
     fc.assert(
       fc.property(fc.double({ min: -500, max: 500, noNaN: true }), fc.array(point, { minLength: 2, maxLength: 12 }), (ppm, pts) => {
         let at = t0;

@@ -61,8 +61,8 @@ describe.each(TRANSPORTS)('events over %s', (transport) => {
   it('recv() / recvMesg() and for-await receive events that have no handler, in order', async () => {
     const { server, client } = await startPair(transport);
     const peer = server.peers()[0]!;
-    for (let n = 0; n < 10; n++) peer.send('seq', { n });
-    peer.send('note', { text: 'after' });
+    for (let n = 0; n < 10; n++) void peer.send('seq', { n });
+    void peer.send('note', { text: 'after' });
     const first = await client.recv();
     expect(first.type).toBe('seq');
     expect(first.value).toEqual({ n: 0 });
@@ -83,8 +83,8 @@ describe.each(TRANSPORTS)('events over %s', (transport) => {
 
   it('sendMesg is send; the server iterates client events with events()', async () => {
     const { server, client } = await startPair(transport);
-    client.sendMesg('note', { text: 'a' });
-    client.sendMesg('messageexp', { timestamp: 2n ** 62n + 7n, str: 'HELLO' });
+    void client.sendMesg('note', { text: 'a' });
+    void client.sendMesg('messageexp', { timestamp: 2n ** 62n + 7n, str: 'HELLO' });
     const got: TypedEvent<TestRegistry>[] = [];
     for await (const ev of server.events()) {
       got.push(ev);
@@ -100,13 +100,13 @@ describe.each(TRANSPORTS)('events over %s', (transport) => {
     const order: string[] = [];
     const offSeq = server.on('seq', (v) => void order.push(`seq:${v.n}`));
     const offAny = server.onAnyEvent((ev) => void order.push(`any:${ev.type}`));
-    client.send('seq', { n: 1 });
-    client.send('note', { text: 'x' });
+    void client.send('seq', { n: 1 });
+    void client.send('note', { text: 'x' });
     await waitFor(() => order.length === 3, 'three handler calls');
     expect(order).toEqual(['seq:1', 'any:seq', 'any:note']);
     offSeq();
     offAny();
-    client.send('seq', { n: 2 });
+    void client.send('seq', { n: 2 });
     const ev = await server.recv(); // no handler left: it goes to the inbox
     expect(ev).toMatchObject({ type: 'seq', value: { n: 2 } });
     expect(order).toHaveLength(3);
@@ -121,8 +121,8 @@ describe.each(TRANSPORTS)('events over %s', (transport) => {
       if (v.text === 'boom') throw new Error('handler bug');
       seen.resolve(peer);
     });
-    client.send('note', { text: 'boom' });
-    client.send('note', { text: 'fine' });
+    void client.send('note', { text: 'boom' });
+    void client.send('note', { text: 'fine' });
     const peer = await seen.promise;
     expect(calls).toBe(2);
     expect(peer.name).toBe('test-client');
@@ -136,7 +136,7 @@ describe.each(TRANSPORTS)('events over %s', (transport) => {
     const { server, client } = await startPair(transport);
     expect(() => client.send('messageexp', { timestamp: 1n, str: '' })).toThrow(SchemaViolationError);
     expect(() => client.send('messageexp', { timestamp: 1n, str: 'x'.repeat(66) })).toThrow(/str/);
-    client.send('note', { text: 'ok' });
+    void client.send('note', { text: 'ok' });
     const ev = await server.recv();
     expect(ev.type).toBe('note');
   });
@@ -146,15 +146,15 @@ describe('event typing (compile time)', () => {
   it('send and on are checked against the registry', async () => {
     type C = Awaited<ReturnType<typeof connectClient<TestRegistry>>>;
     const check = (client: C) => {
-      client.send('messageexp', { timestamp: 1n, str: 'x' });
+      void client.send('messageexp', { timestamp: 1n, str: 'x' });
       // @ts-expect-error a number is not a bigint timestamp
-      client.send('messageexp', { timestamp: 1, str: 'x' });
+      void client.send('messageexp', { timestamp: 1, str: 'x' });
       // @ts-expect-error a missing field
-      client.send('messageexp', { timestamp: 1n });
+      void client.send('messageexp', { timestamp: 1n });
       // @ts-expect-error an unknown message name
-      client.send('messageexpp', { timestamp: 1n, str: 'x' });
+      void client.send('messageexpp', { timestamp: 1n, str: 'x' });
       // @ts-expect-error a method is not a message
-      client.send('echo', { timestamp: 1n, str: 'x' });
+      void client.send('echo', { timestamp: 1n, str: 'x' });
       client.on('messageexp', (v) => {
         expectTypeOf(v).toEqualTypeOf<{ timestamp: bigint; str: string }>();
       });

@@ -6,7 +6,21 @@
 import { describe, expect, it } from 'vitest';
 import { QueueFullError } from '../src/index.js';
 import { Kind, encodeFrame, pack } from '@vsock-rpc/wire';
-import { TRANSPORTS, helloFrame, metricValue, promRegistry, rawConnect, rejectionOf, sleep, startPair, startServer, testRegistry, urlOf, useCleanup, waitFor } from './helpers.js';
+import {
+  TRANSPORTS,
+  helloFrame,
+  metricValue,
+  promRegistry,
+  rawConnect,
+  rejectionOf,
+  sleep,
+  startPair,
+  startServer,
+  testRegistry,
+  urlOf,
+  useCleanup,
+  waitFor,
+} from './helpers.js';
 
 useCleanup();
 
@@ -38,7 +52,7 @@ describe.each(TRANSPORTS)('queue policies over %s (a tiny queue overflowed in on
     server.on('seq', (v) => void got.push(v.n));
     for (let n = 0; n < 25; n++) expect(client.send('seq', { n })).toBeUndefined();
     await waitFor(() => got.length === MAX, 'the kept events');
-    client.send('seq', { n: 100 }); // room again once flushed
+    void client.send('seq', { n: 100 }); // room again once flushed
     await waitFor(() => got.length === MAX + 1, 'the later event');
     expect(got).toEqual([...Array.from({ length: MAX }, (_, i) => i), 100]);
     expect(client.stats().queue.droppedNewest).toBe(15);
@@ -50,10 +64,10 @@ describe.each(TRANSPORTS)('queue policies over %s (a tiny queue overflowed in on
     const { server, client } = await startPair(transport, {}, { queue: { maxEvents: MAX, policy: 'error' }, promRegistry: prom });
     const got: number[] = [];
     server.on('seq', (v) => void got.push(v.n));
-    for (let n = 0; n < MAX; n++) client.send('seq', { n });
+    for (let n = 0; n < MAX; n++) void client.send('seq', { n });
     let thrown: unknown;
     try {
-      client.send('seq', { n: MAX });
+      void client.send('seq', { n: MAX });
     } catch (err) {
       thrown = err;
     }
@@ -96,7 +110,7 @@ describe.each(TRANSPORTS)('queue policies over %s (a tiny queue overflowed in on
     const got: number[] = [];
     client.on('seq', (v) => void got.push(v.n));
     const peer = server.peers()[0]!;
-    for (let n = 0; n < MAX; n++) peer.send('seq', { n });
+    for (let n = 0; n < MAX; n++) void peer.send('seq', { n });
     expect(() => peer.send('seq', { n: MAX })).toThrow(QueueFullError);
     expect(server.broadcast('seq', { n: MAX })).toBe(0); // full: not queued for anyone
     await waitFor(() => got.length === MAX, 'the events');
@@ -174,13 +188,17 @@ describe.each(TRANSPORTS)('slow reader over %s', (transport) => {
 
   it('drop-newest: the queue never exceeds maxEvents, drops are counted, the rest arrive in order', async () => {
     const prom = promRegistry();
-    const { server, client } = await startPair(transport, { maxPendingHandlers: MAX_PENDING }, { queue: { maxEvents: MAX_EVENTS, policy: 'drop-newest' }, promRegistry: prom });
+    const { server, client } = await startPair(
+      transport,
+      { maxPendingHandlers: MAX_PENDING },
+      { queue: { maxEvents: MAX_EVENTS, policy: 'drop-newest' }, promRegistry: prom },
+    );
     const slow = slowServerHandler(server);
     let n = 0;
     let maxDepth = 0;
     while (client.stats().queue.droppedNewest < 100) {
       if (n > 20_000) throw new Error('nothing was dropped: the server did not stop reading');
-      client.send('blob', { n: n++, data: BLOB });
+      void client.send('blob', { n: n++, data: BLOB });
       maxDepth = Math.max(maxDepth, client.queue.length);
       if (n % 8 === 0) await new Promise((res) => setImmediate(res));
     }
@@ -204,7 +222,7 @@ describe.each(TRANSPORTS)('slow reader over %s', (transport) => {
     while (!err) {
       if (n > 20_000) throw new Error('never full');
       try {
-        client.send('blob', { n, data: BLOB });
+        void client.send('blob', { n, data: BLOB });
         n++;
       } catch (e) {
         err = e;
@@ -222,7 +240,7 @@ describe.each(TRANSPORTS)('slow reader over %s', (transport) => {
     let n = 0;
     while (client.stats().queue.droppedNewest < 50) {
       if (n > 20_000) throw new Error('nothing was dropped: the server kept reading into its inbox');
-      client.send('blob', { n: n++, data: BLOB });
+      void client.send('blob', { n: n++, data: BLOB });
       if (n % 8 === 0) await new Promise((res) => setImmediate(res));
     }
     const dropped = client.stats().queue.droppedNewest;
@@ -236,12 +254,16 @@ describe.each(TRANSPORTS)('slow reader over %s', (transport) => {
 
   it("a slow recv() consumer on the client pauses the server's writes to it (bounded inbox)", async () => {
     const prom = promRegistry();
-    const { server, client } = await startPair(transport, { queue: { maxEvents: MAX_EVENTS, policy: 'drop-newest' }, promRegistry: prom }, { inboxCapacity: 8 });
+    const { server, client } = await startPair(
+      transport,
+      { queue: { maxEvents: MAX_EVENTS, policy: 'drop-newest' }, promRegistry: prom },
+      { inboxCapacity: 8 },
+    );
     const peer = server.peers()[0]!;
     let n = 0;
     while (peer.connection.queue.stats().droppedNewest < 50) {
       if (n > 5_000) throw new Error('nothing was dropped: the client kept reading into its inbox');
-      peer.send('blob', { n: n++, data: BLOB });
+      void peer.send('blob', { n: n++, data: BLOB });
       if (n % 8 === 0) await new Promise((res) => setImmediate(res));
     }
     const dropped = peer.connection.queue.stats().droppedNewest;

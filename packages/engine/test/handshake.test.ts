@@ -37,7 +37,10 @@ describe.each(TRANSPORTS)('handshake over %s', (transport) => {
       (async () => {
         // reconnect stays on: a mismatch must still fail at once, never be retried.
         const c = ClientEngine.connect(urlOf(server), { registry: changedRegistry, logger: null, reconnect: { initialDelayMs: 10 } });
-        c.then((x) => track(x, (y) => y.close(100)), () => {});
+        c.then(
+          (x) => track(x, (y) => y.close(100)),
+          () => {},
+        );
         attempts++;
         return c;
       })(),

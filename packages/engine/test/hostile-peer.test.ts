@@ -141,7 +141,9 @@ describe.each(TRANSPORTS)('a hostile peer over %s', (transport) => {
     const server = await startServer(transport, { logger, budget: { bytesPerSecond: 50_000, burstSeconds: 0.2, closeAfterThrottledMs: 1500 } });
     const url = urlOf(server);
     const raw = await handshaken(url, server);
-    const events = Buffer.concat(Array.from({ length: 200 }, (_, i) => encodeFrame(Kind.EVENT, MESSAGEEXP_ID, 0, pack({ timestamp: BigInt(i), str: 'x'.repeat(60) }))));
+    const events = Buffer.concat(
+      Array.from({ length: 200 }, (_, i) => encodeFrame(Kind.EVENT, MESSAGEEXP_ID, 0, pack({ timestamp: BigInt(i), str: 'x'.repeat(60) }))),
+    );
     const timer = setInterval(() => {
       if (!raw.socket.destroyed) raw.write(events); // ~16 KB every 10 ms: 1.6 MB/s against 50 KB/s
     }, 10);
@@ -204,7 +206,7 @@ describe.each(TRANSPORTS)('a hostile peer over %s', (transport) => {
     server.on('messageexp', () => void got++);
     server.on('peerClosed', (_ctx, err?: Error) => void (err && errors.push(err)));
     const client = await connectClient(url, { name: 'closer' });
-    for (let i = 0; i < 5000; i++) client.send('messageexp', { timestamp: BigInt(i), str: 'bye soon' });
+    for (let i = 0; i < 5000; i++) void client.send('messageexp', { timestamp: BigInt(i), str: 'bye soon' });
     await client.close(5000);
     await waitFor(() => got === 5000, 'all 5000 events');
     await waitFor(() => server.peers().length === 0, 'the peer gone');

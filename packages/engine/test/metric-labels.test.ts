@@ -17,8 +17,7 @@ async function series(prom: ReturnType<typeof promRegistry>): Promise<{ lines: s
   const lines = (await prom.metrics()).split('\n').filter((l) => l !== '' && !l.startsWith('#'));
   return {
     lines,
-    values: (metric, label) =>
-      new Set(lines.filter((l) => l.startsWith(`${metric}{`)).map((l) => new RegExp(`[{,]${label}="([^"]*)"`).exec(l)?.[1] ?? '')),
+    values: (metric, label) => new Set(lines.filter((l) => l.startsWith(`${metric}{`)).map((l) => new RegExp(`[{,]${label}="([^"]*)"`).exec(l)?.[1] ?? '')),
   };
 }
 
@@ -41,7 +40,8 @@ describe('metric labels under a hostile peer (unix socket)', () => {
     expect(await metricValue(prom, 'vsockrpc_frames_total', { direction: 'out', kind: 'error', type: 'unknown' })).toBe(ids);
     expect(await metricValue(prom, 'vsockrpc_bytes_total', { direction: 'in', type: 'unknown' })).toBe(ids * (12 + 1));
     const s = await series(prom);
-    for (const v of s.values('vsockrpc_frames_total', 'type')) expect(registryNames.has(v) || v === 'unknown' || v === 'HELLO' || v === 'PING' || v === 'PONG').toBe(true);
+    for (const v of s.values('vsockrpc_frames_total', 'type'))
+      expect(registryNames.has(v) || v === 'unknown' || v === 'HELLO' || v === 'PING' || v === 'PONG').toBe(true);
     // in/out × (HELLO, request unknown, error unknown) plus keepalive at most: a handful, not thousands.
     expect(s.lines.filter((l) => l.startsWith('vsockrpc_frames_total{')).length).toBeLessThanOrEqual(10);
     expect(s.lines.length).toBeLessThan(100);
@@ -99,7 +99,12 @@ describe('EngineMetrics label bounds', () => {
   it('every label of every metric is bounded: series stay within registry × fixed label sets', async () => {
     const prom = promRegistry();
     const m = new EngineMetrics(testRegistry, { promRegistry: prom, labels: { role: 'server' } });
-    m.sources = { dropped: () => ({ oldest: 1, newest: 2, rejected: 3 }), evicted: () => ({ handshake: 4, idle: 5 }), connections: () => 1, queueDepth: () => 0 };
+    m.sources = {
+      dropped: () => ({ oldest: 1, newest: 2, rejected: 3 }),
+      evicted: () => ({ handshake: 4, idle: 5 }),
+      connections: () => 1,
+      queueDepth: () => 0,
+    };
     for (let t = 0; t <= 0xffff; t++) {
       for (let kind = 0; kind < 8; kind++) {
         m.frameIn(t, kind, 12);

@@ -24,7 +24,11 @@ describe.each(TRANSPORTS)('metrics over %s', (transport) => {
   it('frames, bytes, calls, queue depth, drops, connections and rtt show up in the exposition text', async () => {
     const serverProm = promRegistry();
     const clientProm = promRegistry();
-    const { server, client } = await startPair(transport, { promRegistry: serverProm }, { promRegistry: clientProm, metricCodes: ['NOT_FOUND'], queue: { maxEvents: 16, policy: 'drop-newest' } });
+    const { server, client } = await startPair(
+      transport,
+      { promRegistry: serverProm },
+      { promRegistry: clientProm, metricCodes: ['NOT_FOUND'], queue: { maxEvents: 16, policy: 'drop-newest' } },
+    );
     server.handle('add', async (r) => {
       await new Promise((res) => setTimeout(res, 2));
       return { sum: r.a + r.b };
@@ -35,10 +39,10 @@ describe.each(TRANSPORTS)('metrics over %s', (transport) => {
     let seqs = 0;
     server.on('seq', () => void seqs++);
     // 10 events, one batch.
-    for (let n = 0; n < 10; n++) client.send('seq', { n });
+    for (let n = 0; n < 10; n++) void client.send('seq', { n });
     await waitFor(() => seqs === 10, 'the events');
     // 40 events in one tick into a queue of 16: 24 dropped (newest).
-    for (let n = 0; n < 40; n++) client.send('seq', { n });
+    for (let n = 0; n < 40; n++) void client.send('seq', { n });
     await waitFor(() => seqs === 26, 'the events that fit');
     for (let i = 0; i < 20; i++) await client.call('add', { a: i, b: 1 });
     await rejectionOf(client.call('fail', { message: 'x' }));
@@ -89,7 +93,7 @@ describe.each(TRANSPORTS)('metrics over %s', (transport) => {
     const got: number[] = [];
     client.on('seq', (v) => void got.push(v.n));
     const peer = server.peers()[0]!;
-    for (let n = 0; n < 20; n++) peer.send('seq', { n });
+    for (let n = 0; n < 20; n++) void peer.send('seq', { n });
     await waitFor(() => got.length === 8, 'the kept events');
     expect(got).toEqual([12, 13, 14, 15, 16, 17, 18, 19]);
     expect(await metricValue(prom, 'vsockrpc_dropped_events_total', { reason: 'oldest' })).toBe(12);

@@ -40,7 +40,16 @@ describe('rejected connections are released (unix)', () => {
       for (let i = 0; i < n; i += 50) {
         const peers = await Promise.all(Array.from({ length: 50 }, () => rawConnect(urlOf(server))));
         peers.forEach((p, k) => p.write(bad[(i + k) % bad.length]!));
-        await Promise.all(peers.map((p) => p.ended.then(() => undefined, () => undefined).then(() => p.socket.destroy())));
+        await Promise.all(
+          peers.map((p) =>
+            p.ended
+              .then(
+                () => undefined,
+                () => undefined,
+              )
+              .then(() => p.socket.destroy()),
+          ),
+        );
       }
       // One good peer among them that then leaves: its Connection must go too.
       const good = await rawConnect(urlOf(server));

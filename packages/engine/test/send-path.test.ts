@@ -23,7 +23,7 @@ describe('one send path, online and offline', () => {
     await waitFor(() => !client.connected, 'the disconnect');
     // Offline: the same check, against the last known limit (it used to be skipped).
     expect(() => client.send('blob', blob(4000))).toThrow(FrameTooLargeError);
-    client.send('blob', blob(100, 1)); // fits: queued for the next connection
+    void client.send('blob', blob(100, 1)); // fits: queued for the next connection
     const second = await startServer(url, { maxFrame: 2048 });
     const got: number[] = [];
     second.on('blob', (v) => void got.push(v.n));
@@ -40,8 +40,8 @@ describe('one send path, online and offline', () => {
     const client = await connectClient(url, { reconnect: fast, promRegistry: prom });
     await first.close(1000);
     await waitFor(() => !client.connected, 'the disconnect');
-    client.send('blob', blob(10_000, 1)); // fits the last peer's 64 KiB
-    client.send('blob', blob(100, 2));
+    void client.send('blob', blob(10_000, 1)); // fits the last peer's 64 KiB
+    void client.send('blob', blob(100, 2));
     const second = await startServer(url, { maxFrame: 2048 }); // this one takes less
     const got: number[] = [];
     second.on('blob', (v) => void got.push(v.n));

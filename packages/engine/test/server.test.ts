@@ -35,8 +35,8 @@ describe.each(TRANSPORTS)('ServerEngine over %s', (transport) => {
     await waitFor(() => server.peers().length === 20, '20 peers');
     expect(new Set(server.peers().map((p) => p.context.name)).size).toBe(20);
     const answers = await Promise.all(
-      clients.map(async (c, i) => {
-        for (let n = 0; n < 200; n++) c.send('seq', { n });
+      clients.map(async (c) => {
+        for (let n = 0; n < 200; n++) void c.send('seq', { n });
         return Promise.all(Array.from({ length: 5 }, (_, k) => c.call('echo', { timestamp: BigInt(k), str: `m${k}` })));
       }),
     );
@@ -80,11 +80,13 @@ describe.each(TRANSPORTS)('ServerEngine over %s', (transport) => {
     const { server, client } = await startPair(transport, {}, { reconnect: false });
     const gates = new Map<number, () => void>();
     const cutSignal = deferred<unknown>();
-    server.handle('sleep', (req, ctx) =>
-      new Promise((resolve) => {
-        gates.set(req.tag, () => resolve({ tag: req.tag }));
-        ctx.signal.addEventListener('abort', () => cutSignal.resolve(ctx.signal.reason));
-      }),
+    server.handle(
+      'sleep',
+      (req, ctx) =>
+        new Promise((resolve) => {
+          gates.set(req.tag, () => resolve({ tag: req.tag }));
+          ctx.signal.addEventListener('abort', () => cutSignal.resolve(ctx.signal.reason));
+        }),
     );
     const quick = client.call('sleep', { ms: 0, tag: 1 });
     const slow = client.call('sleep', { ms: 0, tag: 2 });
@@ -184,7 +186,11 @@ describe('keepalive (unix)', () => {
   it("keepalive PINGs keep an otherwise silent connection alive past the server's idleTimeoutMs", async () => {
     const prom = promRegistry();
     // The server never pings and gives up after 1 s of silence; the client pings every 100 ms.
-    const { server, client } = await startPair('unix', { keepaliveMs: 0, idleTimeoutMs: 1000, promRegistry: prom }, { keepaliveMs: 100, idleTimeoutMs: 0, clock: false });
+    const { server, client } = await startPair(
+      'unix',
+      { keepaliveMs: 0, idleTimeoutMs: 1000, promRegistry: prom },
+      { keepaliveMs: 100, idleTimeoutMs: 0, clock: false },
+    );
     let closed = 0;
     server.on('peerClosed', () => closed++);
     await new Promise((r) => setTimeout(r, 3500));
@@ -198,7 +204,11 @@ describe('keepalive (unix)', () => {
   });
 
   it('without keepalive on the client, the same silence ends in IDLE_TIMEOUT on both sides', async () => {
-    const { server, client } = await startPair('unix', { keepaliveMs: 0, idleTimeoutMs: 300 }, { keepaliveMs: 0, idleTimeoutMs: 0, reconnect: false, clock: false });
+    const { server, client } = await startPair(
+      'unix',
+      { keepaliveMs: 0, idleTimeoutMs: 300 },
+      { keepaliveMs: 0, idleTimeoutMs: 0, reconnect: false, clock: false },
+    );
     const disconnected = deferred<Error | undefined>();
     client.on('disconnected', (err?: Error) => disconnected.resolve(err));
     const err = await disconnected.promise;

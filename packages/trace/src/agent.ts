@@ -290,10 +290,13 @@ export class TraceAgent {
     const end = performance.now() + timeoutMs;
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
-    await Promise.race([(async () => {
-      await this.flush();
-      await this.acknowledged();
-    })().catch(() => {}), deadline]);
+    await Promise.race([
+      (async () => {
+        await this.flush();
+        await this.acknowledged();
+      })().catch(() => {}),
+      deadline,
+    ]);
     clearTimeout(timer);
     this.#closed = true;
     clearInterval(this.#timer);
@@ -489,7 +492,17 @@ export class TraceAgent {
 
 /** Options that are the agent's own, not the engine's. */
 const AGENT_KEYS = [
-  'connect', 'name', 'maxBuffered', 'maxBatch', 'maxBatchBytes', 'batchIntervalMs', 'heartbeatMs', 'statusIntervalMs', 'watermark', 'watermarkLagNs', 'clockTimeoutMs',
+  'connect',
+  'name',
+  'maxBuffered',
+  'maxBatch',
+  'maxBatchBytes',
+  'batchIntervalMs',
+  'heartbeatMs',
+  'statusIntervalMs',
+  'watermark',
+  'watermarkLagNs',
+  'clockTimeoutMs',
 ] as const satisfies readonly (keyof TraceAgentOptions)[];
 
 /**
@@ -511,7 +524,12 @@ export async function createTraceAgent(options: TraceAgentOptions): Promise<Trac
   for (const k of AGENT_KEYS) delete engineOptions[k];
   // offline 'drop': the agent keeps unacknowledged events itself and resends them in order
   // after a reconnect; batches queued in the engine meanwhile would arrive before the resend.
-  const engine = await ClientEngine.connect(connect, { ...(engineOptions as Omit<ClientEngineOptions<TraceRegistry>, 'registry'>), registry: traceRegistry, name, offline: 'drop' });
+  const engine = await ClientEngine.connect(connect, {
+    ...(engineOptions as Omit<ClientEngineOptions<TraceRegistry>, 'registry'>),
+    registry: traceRegistry,
+    name,
+    offline: 'drop',
+  });
   try {
     if (engine.clock.model === undefined) {
       const timeoutMs = clockTimeoutMs ?? 10_000;
@@ -520,7 +538,17 @@ export async function createTraceAgent(options: TraceAgentOptions): Promise<Trac
         engine.syncClock(),
         new Promise((_, reject) => {
           const address = formatAddress(engine.address);
-          timer = setTimeout(() => reject(new TraceError('ERR_TRACE_NO_CLOCK_SYNC', `trace agent '${name}': no clock sync with ${address} within ${timeoutMs} ms: is the collector overloaded, or not a trace collector?`, { address })), timeoutMs);
+          timer = setTimeout(
+            () =>
+              reject(
+                new TraceError(
+                  'ERR_TRACE_NO_CLOCK_SYNC',
+                  `trace agent '${name}': no clock sync with ${address} within ${timeoutMs} ms: is the collector overloaded, or not a trace collector?`,
+                  { address },
+                ),
+              ),
+            timeoutMs,
+          );
         }),
       ]).finally(() => clearTimeout(timer));
     }
@@ -558,7 +586,12 @@ function estimateBytes(e: { kind: string; text?: string | undefined; fields?: Tr
 }
 
 /** How many events from `list[start]` on make one batch: at most `maxEvents` and `maxBytes` (at least one). */
-function batchLength(list: readonly { kind: string; text?: string | undefined; fields?: TraceFields | undefined }[], start: number, maxEvents: number, maxBytes: number): number {
+function batchLength(
+  list: readonly { kind: string; text?: string | undefined; fields?: TraceFields | undefined }[],
+  start: number,
+  maxEvents: number,
+  maxBytes: number,
+): number {
   const end = Math.min(list.length, start + maxEvents);
   let bytes = 0;
   for (let i = start; i < end; i++) {

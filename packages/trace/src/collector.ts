@@ -49,10 +49,7 @@ export const DEFAULT_ACK_INTERVAL_MS = 25;
  *
  * @returns how many acks were sent.
  */
-export function sendAcks(
-  acks: readonly SourceAck[],
-  peerOf: (source: string) => Pick<PeerHandle<TraceRegistry>, 'send'> | undefined,
-): number {
+export function sendAcks(acks: readonly SourceAck[], peerOf: (source: string) => Pick<PeerHandle<TraceRegistry>, 'send'> | undefined): number {
   let n = 0;
   for (const { source, seq } of acks) {
     const peer = peerOf(source);
@@ -186,7 +183,17 @@ export class Collector {
 
 /** Timeline option keys, split from the server's options. */
 const TIMELINE_KEYS = [
-  'latenessNs', 'maxBuffered', 'now', 'onEvents', 'onLate', 'maxQueued', 'maxFutureNs', 'minSourceShare', 'maxSeqGap', 'maxRetiredSources', 'ackIntervalMs',
+  'latenessNs',
+  'maxBuffered',
+  'now',
+  'onEvents',
+  'onLate',
+  'maxQueued',
+  'maxFutureNs',
+  'minSourceShare',
+  'maxSeqGap',
+  'maxRetiredSources',
+  'ackIntervalMs',
 ] as const satisfies readonly (keyof CollectorOptions)[];
 
 /**
@@ -211,6 +218,9 @@ export async function createCollector(options: CollectorOptions): Promise<Collec
     delete serverOptions[k];
   }
   delete serverOptions['listen'];
-  const server = await ServerEngine.listen(options.listen, { ...(serverOptions as Omit<ServerEngineOptions<TraceRegistry>, 'registry'>), registry: traceRegistry });
+  const server = await ServerEngine.listen(options.listen, {
+    ...(serverOptions as Omit<ServerEngineOptions<TraceRegistry>, 'registry'>),
+    registry: traceRegistry,
+  });
   return new Collector(server, timelineOptions as TimelineOptions & { ackIntervalMs?: number });
 }

@@ -279,9 +279,7 @@ export class WatermarkMerge {
       throw invalidArgument(`WatermarkMerge: latenessNs must be ≥ 0, got ${this.#latenessNs}`);
     }
     if (!Number.isSafeInteger(this.#maxBuffered) || this.#maxBuffered < 1) {
-      throw invalidArgument(
-        `WatermarkMerge: maxBuffered must be a positive integer, got ${this.#maxBuffered}`,
-      );
+      throw invalidArgument(`WatermarkMerge: maxBuffered must be a positive integer, got ${this.#maxBuffered}`);
     }
   }
 

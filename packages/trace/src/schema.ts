@@ -36,9 +36,7 @@ export const MAX_FIELD_NAME_LENGTH = 64;
 export const MAX_BATCH_EVENTS = 4096;
 
 /** A value in {@link TraceEvent.fields}: string, number, boolean or bigint. */
-export const TraceFieldValue = Type.Union(
-  [Type.String({ maxLength: MAX_TEXT_LENGTH }), Type.Number(), Type.Boolean(), Type.BigInt()],
-);
+export const TraceFieldValue = Type.Union([Type.String({ maxLength: MAX_TEXT_LENGTH }), Type.Number(), Type.Boolean(), Type.BigInt()]);
 /** Static type of {@link TraceFieldValue}. */
 export type TraceFieldValue = Static<typeof TraceFieldValue>;
 
@@ -186,19 +184,12 @@ export function eventsFromBatch(batch: TraceBatch, source: string = batch.source
  * @param events - events in non-decreasing `ts` order.
  * @param watermark - optional watermark promise (see {@link TraceBatch}).
  */
-export function batchFromEvents(
-  source: string,
-  events: readonly TraceEvent[],
-  watermark?: bigint,
-): TraceBatch {
+export function batchFromEvents(source: string, events: readonly TraceEvent[], watermark?: bigint): TraceBatch {
   const out = new Array<TraceBatchEvent>(events.length);
   for (let i = 0; i < events.length; i++) {
     const e = events[i]!;
     if (e.source !== source) {
-      throw invalidArgument(
-        `batchFromEvents: event ${i} has source '${e.source}', batch source is '${source}'; ` +
-          'split events by source before batching',
-      );
+      throw invalidArgument(`batchFromEvents: event ${i} has source '${e.source}', batch source is '${source}'; ` + 'split events by source before batching');
     }
     const be: TraceBatchEvent = {
       seq: e.seq,

@@ -4,15 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClientEngine, formatAddress } from '@vsock-rpc/engine';
-import {
-  createCollector,
-  createTraceAgent,
-  traceRegistry,
-  TraceTypeIds,
-  type Collector,
-  type TraceAgent,
-  type TraceEvent,
-} from '../src/index.js';
+import { createCollector, createTraceAgent, traceRegistry, TraceTypeIds, type Collector, type TraceAgent, type TraceEvent } from '../src/index.js';
 
 let dir: string;
 let n = 0;
@@ -139,9 +131,9 @@ describe('agents → collector over unix sockets', () => {
     const raw = await ClientEngine.connect(listen, { registry: traceRegistry, name: 'raw', clock: false, ...quiet });
     const now = process.hrtime.bigint();
     const e = (seq: number, ts: bigint) => ({ seq, ts, origTs: ts, errorBoundNs: 0n, kind: 'message' });
-    raw.send('traceBatch', { source: 'raw', events: [e(0, now)], watermark: now });
+    void raw.send('traceBatch', { source: 'raw', events: [e(0, now)], watermark: now });
     await until(() => out.length === 1);
-    raw.send('traceBatch', { source: 'spoofed', events: [e(1, now - 1_000_000_000n)] });
+    void raw.send('traceBatch', { source: 'spoofed', events: [e(1, now - 1_000_000_000n)] });
     await until(() => late.length === 1);
     await raw.close();
     await collector.close();

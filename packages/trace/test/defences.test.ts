@@ -149,7 +149,7 @@ describe('SequenceTracker', () => {
 describe('Timeline: forged accounting', () => {
   const status = (over: Partial<TraceAgentStatus>): TraceAgentStatus => ({ source: 'x', emitted: 10, sent: 10, dropped: 0, clamped: 0, ...over });
 
-  it("a forged seq of 10^12 is one seq jump, not a trillion missing events; duplicates are not merged twice", () => {
+  it('a forged seq of 10^12 is one seq jump, not a trillion missing events; duplicates are not merged twice', () => {
     const c = clock(DAY);
     const got: TraceEvent[] = [];
     const t = new Timeline({ now: c.now, latenessNs: 0n, onEvents: (e) => got.push(...e) });

@@ -127,9 +127,7 @@ describe('JsonlExporter', () => {
     expect((raw['fields'] as Record<string, unknown>)['big']).toBe('18446744073709551616');
     const back = lines.map(parseJsonLine);
     // Everything round-trips except bigint field values, which come back as strings.
-    const expected = sample.map((e) =>
-      e.fields === undefined ? e : { ...e, fields: { ...e.fields, big: String(e.fields['big']) } },
-    );
+    const expected = sample.map((e) => (e.fields === undefined ? e : { ...e, fields: { ...e.fields, big: String(e.fields['big']) } }));
     expect(back).toEqual(expected);
   });
 

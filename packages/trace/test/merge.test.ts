@@ -20,9 +20,7 @@ describe('WatermarkMerge: watermarks', () => {
     m.addSource('host');
     m.addSource('g1');
     expect(m.push([ev('host', 0, 10), ev('host', 1, 20), ev('host', 2, 30)])).toEqual([]);
-    expect(m.push([ev('g1', 0, 5), ev('g1', 1, 25)])).toSatisfy((out: TraceEvent[]) =>
-      tss(out).join() === '5,10,20,25',
-    );
+    expect(m.push([ev('g1', 0, 5), ev('g1', 1, 25)])).toSatisfy((out: TraceEvent[]) => tss(out).join() === '5,10,20,25');
     expect(m.stats().watermarks).toEqual({ host: 30n, g1: 25n });
     expect(tss(m.flush())).toEqual([30]);
     expect(m.stats()).toMatchObject({ pushed: 5, released: 5, late: 0, forced: 0, buffered: 0 });
@@ -221,25 +219,23 @@ describe('WatermarkMerge: sources, bound, flush', () => {
  * Random scenario: several sources, each with a non-decreasing ts sequence, delivered in
  * random chunks in a random interleaving, with a random clock and removals.
  */
-const scenario = fc
-  .array(fc.array(fc.integer({ min: 0, max: 60 }), { maxLength: 40 }), { minLength: 1, maxLength: 4 })
-  .chain((perSource) =>
-    fc.record({
-      perSource: fc.constant(perSource.map((ts) => [...ts].sort((a, b) => a - b))),
-      // Each step: which source delivers next, how many events, how far the clock moves.
-      steps: fc.array(
-        fc.record({
-          src: fc.nat({ max: perSource.length - 1 }),
-          n: fc.integer({ min: 0, max: 5 }),
-          dt: fc.integer({ min: 0, max: 10 }),
-          poll: fc.boolean(),
-        }),
-        { maxLength: 120 },
-      ),
-      latenessNs: fc.integer({ min: 0, max: 40 }),
-      maxBuffered: fc.integer({ min: 1, max: 50 }),
-    }),
-  );
+const scenario = fc.array(fc.array(fc.integer({ min: 0, max: 60 }), { maxLength: 40 }), { minLength: 1, maxLength: 4 }).chain((perSource) =>
+  fc.record({
+    perSource: fc.constant(perSource.map((ts) => [...ts].sort((a, b) => a - b))),
+    // Each step: which source delivers next, how many events, how far the clock moves.
+    steps: fc.array(
+      fc.record({
+        src: fc.nat({ max: perSource.length - 1 }),
+        n: fc.integer({ min: 0, max: 5 }),
+        dt: fc.integer({ min: 0, max: 10 }),
+        poll: fc.boolean(),
+      }),
+      { maxLength: 120 },
+    ),
+    latenessNs: fc.integer({ min: 0, max: 40 }),
+    maxBuffered: fc.integer({ min: 1, max: 50 }),
+  }),
+);
 
 function run(
   s: { perSource: number[][]; steps: { src: number; n: number; dt: number; poll: boolean }[] },

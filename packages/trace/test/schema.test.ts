@@ -37,8 +37,6 @@ describe('TraceEvent schema', () => {
   });
 
   it('exports every schema for the registry', () => {
-    expect(Object.keys(TraceSchemas).sort()).toEqual(
-      ['TraceBatch', 'TraceBatchEvent', 'TraceEvent', 'TraceFieldValue', 'TraceFields'].sort(),
-    );
+    expect(Object.keys(TraceSchemas).sort()).toEqual(['TraceBatch', 'TraceBatchEvent', 'TraceEvent', 'TraceFieldValue', 'TraceFields'].sort());
   });
 });

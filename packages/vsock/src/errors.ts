@@ -102,11 +102,7 @@ export class AddressError extends VsockError {
   readonly input: string;
 
   constructor(input: string, problem: string) {
-    super(
-      'ERR_VSOCK_ADDRESS',
-      `Invalid transport address ${JSON.stringify(input)}: ${problem}. Accepted forms:\n  ` +
-        ACCEPTED_ADDRESS_FORMS.join('\n  '),
-    );
+    super('ERR_VSOCK_ADDRESS', `Invalid transport address ${JSON.stringify(input)}: ${problem}. Accepted forms:\n  ` + ACCEPTED_ADDRESS_FORMS.join('\n  '));
     this.input = input;
   }
 }

@@ -110,11 +110,7 @@ export function toVsockError(err: unknown, ctx: ErrorContext): VsockError {
       if (ctx.op === 'getLocalCid') {
         return new VsockUnsupportedError(code, `${head}: /dev/vsock does not exist. ${MODULES_HINT}`, opts);
       }
-      return new VsockConnectionRefusedError(
-        code,
-        `${head}: the socket file does not exist: no one listens there (is the server or VM running?).`,
-        opts,
-      );
+      return new VsockConnectionRefusedError(code, `${head}: the socket file does not exist: no one listens there (is the server or VM running?).`, opts);
     case 'ECONNREFUSED':
     case 'ECONNRESET':
       return new VsockConnectionRefusedError(

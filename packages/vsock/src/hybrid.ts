@@ -47,7 +47,11 @@ export function dialHybrid(udsPath: string, port: number, options: DialOptions =
       reject(new VsockAbortError(`connect ${address} aborted before it started`, { cause: signal.reason, address }));
       return;
     }
-    const socket = net.connect({ path: udsPath, allowHalfOpen: options.allowHalfOpen ?? false, ...(options.highWaterMark === undefined ? {} : { highWaterMark: options.highWaterMark }) });
+    const socket = net.connect({
+      path: udsPath,
+      allowHalfOpen: options.allowHalfOpen ?? false,
+      ...(options.highWaterMark === undefined ? {} : { highWaterMark: options.highWaterMark }),
+    });
     let received = Buffer.alloc(0);
     let connected = false;
     let settled = false;
@@ -154,7 +158,13 @@ export async function listenHybrid(udsPath: string, port: number, options: Liste
   const address = formatAddress({ transport: 'hybrid', path: udsPath, port });
   const path = hybridListenPath(udsPath, port);
   await clearStaleUnixSocket(path, address);
-  const server = net.createServer({ allowHalfOpen: options.allowHalfOpen ?? false, ...(options.highWaterMark === undefined ? {} : { highWaterMark: options.highWaterMark }) });
+  const server = net.createServer({
+    allowHalfOpen: options.allowHalfOpen ?? false,
+    ...(options.highWaterMark === undefined ? {} : { highWaterMark: options.highWaterMark }),
+  });
   await listenNet(server, { path, ...(options.backlog === undefined ? {} : { backlog: options.backlog }) }, { address, transport: 'hybrid' });
-  return new NetTransportServer(server, { transport: 'hybrid', path: udsPath, port }, () => ({ transport: 'hybrid', address: { transport: 'hybrid', path: udsPath, port } }));
+  return new NetTransportServer(server, { transport: 'hybrid', path: udsPath, port }, () => ({
+    transport: 'hybrid',
+    address: { transport: 'hybrid', path: udsPath, port },
+  }));
 }

@@ -28,14 +28,7 @@ export { parseAddress, formatAddress, normalizeAddress, toAddress } from './addr
 export type { TransportAddress, PeerInfo, TransportSocket, TransportServer, DialOptions, ListenOptions } from './types.js';
 export { VsockSocket } from './vsock-socket.js';
 export { connectVsock, type ConnectVsockOptions } from './vsock-connect.js';
-export {
-  VsockServer,
-  createVsockServer,
-  getLocalCid,
-  type VsockServerOptions,
-  type VsockListenOptions,
-  type VsockServerEvents,
-} from './vsock-server.js';
+export { VsockServer, createVsockServer, getLocalCid, type VsockServerOptions, type VsockListenOptions, type VsockServerEvents } from './vsock-server.js';
 export { dialHybrid, listenHybrid, hybridListenPath, type HybridSocket } from './hybrid.js';
 export { dial, listen } from './transport.js';
 export { socketFromFd } from './stream-handle.js';

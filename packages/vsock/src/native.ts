@@ -39,10 +39,7 @@ export interface NativeBinding {
    * `cb(null, fd, ...)` must call {@link NativeBinding.watchClaim} first, then own the fd (wrap or
    * close it); an unclaimed fd (e.g. the env was terminating) is closed by the addon.
    */
-  watchAccept(
-    fd: number,
-    cb: (err: NativeErrnoError | null, fd?: number, cid?: number, port?: number) => void,
-  ): NativeWatch;
+  watchAccept(fd: number, cb: (err: NativeErrnoError | null, fd?: number, cid?: number, port?: number) => void): NativeWatch;
   /** Takes the fd of the accept being delivered (see watchAccept). */
   watchClaim(w: NativeWatch): void;
   connect(fd: number, cid: number, port: number, cb: (err: NativeErrnoError | null) => void): NativeWatch | null;

@@ -45,16 +45,24 @@ export async function clearStaleUnixSocket(path: string, address: string): Promi
     throw toVsockError(err, { op: 'listen', address, transport: 'unix' });
   }
   if (!isSocket) {
-    throw new VsockAddressInUseError('EADDRINUSE', `listen ${address} failed (EADDRINUSE): ${path} exists and is not a socket; refusing to remove it. Choose another path.`, {
-      syscall: 'listen',
-      address,
-    });
+    throw new VsockAddressInUseError(
+      'EADDRINUSE',
+      `listen ${address} failed (EADDRINUSE): ${path} exists and is not a socket; refusing to remove it. Choose another path.`,
+      {
+        syscall: 'listen',
+        address,
+      },
+    );
   }
   if (await unixSocketAnswers(path)) {
-    throw new VsockAddressInUseError('EADDRINUSE', `listen ${address} failed (EADDRINUSE): a server already answers on ${path}. Stop it or choose another path.`, {
-      syscall: 'listen',
-      address,
-    });
+    throw new VsockAddressInUseError(
+      'EADDRINUSE',
+      `listen ${address} failed (EADDRINUSE): a server already answers on ${path}. Stop it or choose another path.`,
+      {
+        syscall: 'listen',
+        address,
+      },
+    );
   }
   // Left behind by a process that died without closing its listener.
   await unlink(path).catch((err: NodeJS.ErrnoException) => {
@@ -132,7 +140,8 @@ export class VsockTransportServer extends EventEmitter implements TransportServe
     super();
     this.#server = server;
     const bound = server.address();
-    if (!bound) throw new VsockInvalidArgumentError('ERR_INVALID_ARG_VALUE', 'VsockTransportServer needs a listening VsockServer: call listen() and wait for it first');
+    if (!bound)
+      throw new VsockInvalidArgumentError('ERR_INVALID_ARG_VALUE', 'VsockTransportServer needs a listening VsockServer: call listen() and wait for it first');
     this.address = { transport: 'vsock', cid: bound.cid, port: bound.port };
     // VsockSocket already has `peer`.
     server.on('connection', (socket) => this.emit('connection', socket as unknown as TransportSocket));

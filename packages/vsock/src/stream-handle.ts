@@ -66,7 +66,10 @@ export function streamHandleOptions(fd: number, options: SocketFromFdOptions = {
     // Drop the empty handle; it does not own the fd since open() failed.
     handle.close();
     const code = getSystemErrorName(rc);
-    throw new VsockError(code, `cannot open fd ${fd} as a stream (${code}): libuv refused it; is it a connected stream socket?`, { errno: -rc, syscall: 'uv_pipe_open' });
+    throw new VsockError(code, `cannot open fd ${fd} as a stream (${code}): libuv refused it; is it a connected stream socket?`, {
+      errno: -rc,
+      syscall: 'uv_pipe_open',
+    });
   }
   return {
     handle,

@@ -62,10 +62,14 @@ function dialNet(
       timer = setTimeout(
         () =>
           fail(
-            new VsockTimeoutError('ETIMEDOUT', `connect ${address} failed (ETIMEDOUT): no answer within ${timeoutMs} ms. Check that the peer is up and accepting.`, {
-              syscall: 'connect',
-              address,
-            }),
+            new VsockTimeoutError(
+              'ETIMEDOUT',
+              `connect ${address} failed (ETIMEDOUT): no answer within ${timeoutMs} ms. Check that the peer is up and accepting.`,
+              {
+                syscall: 'connect',
+                address,
+              },
+            ),
           ),
         timeoutMs,
       );

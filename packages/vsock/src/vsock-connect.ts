@@ -32,11 +32,10 @@ export interface ConnectVsockOptions {
 
 function checkTarget(what: string, v: unknown, address: string): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= VMADDR_CID_ANY) {
-    throw new VsockInvalidArgumentError(
-      'EINVAL',
-      `connect ${address} failed (EINVAL): ${what} must be an integer in 0..4294967294 (got ${String(v)})`,
-      { syscall: 'connect', address },
-    );
+    throw new VsockInvalidArgumentError('EINVAL', `connect ${address} failed (EINVAL): ${what} must be an integer in 0..4294967294 (got ${String(v)})`, {
+      syscall: 'connect',
+      address,
+    });
   }
   return v;
 }
@@ -149,10 +148,14 @@ export function connectVsock(options: ConnectVsockOptions): Promise<VsockSocket>
     if (timeoutMs !== undefined) {
       timer = setTimeout(() => {
         fail(
-          new VsockTimeoutError('ETIMEDOUT', `connect ${address} failed (ETIMEDOUT): no answer within ${timeoutMs} ms. Check that the CID is reachable (VM running, vsock device attached) and that a server listens on that port.`, {
-            syscall: 'connect',
-            address,
-          }),
+          new VsockTimeoutError(
+            'ETIMEDOUT',
+            `connect ${address} failed (ETIMEDOUT): no answer within ${timeoutMs} ms. Check that the CID is reachable (VM running, vsock device attached) and that a server listens on that port.`,
+            {
+              syscall: 'connect',
+              address,
+            },
+          ),
         );
       }, timeoutMs);
     }

@@ -85,19 +85,29 @@ export class VsockServer extends EventEmitter<VsockServerEvents> {
     if (cb) this.once('listening', cb);
     const cid = opts.cid === undefined || opts.cid === -1 ? VMADDR_CID_ANY : opts.cid;
     const port = opts.port === -1 ? VMADDR_PORT_ANY : opts.port;
-    const address = Number.isInteger(cid) && Number.isInteger(port) && cid >= 0 && port >= 0 && cid <= VMADDR_CID_ANY && port <= VMADDR_PORT_ANY
-      ? formatAddress({ transport: 'vsock', cid, port })
-      : `vsock://${String(opts.cid)}:${String(opts.port)}`;
+    const address =
+      Number.isInteger(cid) && Number.isInteger(port) && cid >= 0 && port >= 0 && cid <= VMADDR_CID_ANY && port <= VMADDR_PORT_ANY
+        ? formatAddress({ transport: 'vsock', cid, port })
+        : `vsock://${String(opts.cid)}:${String(opts.port)}`;
     try {
       if (this.#fd >= 0) throw new VsockError('ERR_SERVER_ALREADY_LISTEN', `listen ${address}: this server is already listening; close() it first`);
-      for (const [what, v] of [['cid', cid], ['port', port]] as const) {
+      for (const [what, v] of [
+        ['cid', cid],
+        ['port', port],
+      ] as const) {
         if (!Number.isInteger(v) || v < 0 || v > VMADDR_CID_ANY) {
-          throw new VsockInvalidArgumentError('EINVAL', `listen ${address} failed (EINVAL): ${what} must be an integer in 0..4294967295 or -1`, { syscall: 'bind', address });
+          throw new VsockInvalidArgumentError('EINVAL', `listen ${address} failed (EINVAL): ${what} must be an integer in 0..4294967295 or -1`, {
+            syscall: 'bind',
+            address,
+          });
         }
       }
       const backlog = opts.backlog ?? 511;
       if (!Number.isInteger(backlog) || backlog < 0) {
-        throw new VsockInvalidArgumentError('EINVAL', `listen ${address} failed (EINVAL): backlog must be a non-negative integer`, { syscall: 'listen', address });
+        throw new VsockInvalidArgumentError('EINVAL', `listen ${address} failed (EINVAL): backlog must be a non-negative integer`, {
+          syscall: 'listen',
+          address,
+        });
       }
       this.#open(cid, port, backlog, address);
     } catch (err) {
@@ -232,10 +242,7 @@ export class VsockServer extends EventEmitter<VsockServerEvents> {
 export function createVsockServer(options?: VsockServerOptions, connectionListener?: (socket: VsockSocket) => void): VsockServer;
 /** Creates a vsock server with default options; `connectionListener` is added for 'connection'. */
 export function createVsockServer(connectionListener?: (socket: VsockSocket) => void): VsockServer;
-export function createVsockServer(
-  a?: VsockServerOptions | ((socket: VsockSocket) => void),
-  b?: (socket: VsockSocket) => void,
-): VsockServer {
+export function createVsockServer(a?: VsockServerOptions | ((socket: VsockSocket) => void), b?: (socket: VsockSocket) => void): VsockServer {
   const server = new VsockServer(typeof a === 'object' ? a : {});
   const listener = typeof a === 'function' ? a : b;
   if (listener) server.on('connection', listener);

@@ -1,12 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  AddressError,
-  VMADDR_CID_ANY,
-  VMADDR_PORT_ANY,
-  formatAddress,
-  parseAddress,
-  type TransportAddress,
-} from '../src/index.js';
+import { AddressError, VMADDR_CID_ANY, VMADDR_PORT_ANY, formatAddress, parseAddress, type TransportAddress } from '../src/index.js';
 
 describe('parseAddress / formatAddress', () => {
   const cases: Array<[string, TransportAddress, string?]> = [

@@ -77,10 +77,12 @@ describe('dial/listen over unix and tcp', () => {
 
       it("default (as node:net): the peer's end also ends our side once our writes are flushed", async () => {
         const server = await start(addr());
-        const serverClosed = new Promise<void>((r) => server.once('connection', (s: TransportSocket) => {
-          s.pipe(s);
-          s.once('close', () => r());
-        }));
+        const serverClosed = new Promise<void>((r) =>
+          server.once('connection', (s: TransportSocket) => {
+            s.pipe(s);
+            s.once('close', () => r());
+          }),
+        );
         const c = await dial(server.address);
         c.end('bye');
         expect((await readAll(c)).toString()).toBe('bye');

@@ -157,7 +157,10 @@ export function decodeWith(check: TypeCheck<TSchema>, typeName: string, payload:
   }
   let value: unknown;
   try {
-    value = start === undefined || start === end ? unpack(payload.subarray(start ?? 0, end), undefined, undefined, aliasBinary) : unpack(payload, start, end, aliasBinary);
+    value =
+      start === undefined || start === end
+        ? unpack(payload.subarray(start ?? 0, end), undefined, undefined, aliasBinary)
+        : unpack(payload, start, end, aliasBinary);
   } catch (err) {
     const detail = err instanceof DecodeError ? err.detail : String((err as Error).message);
     throw new DecodeError(typeName, `not one well-formed MessagePack value (${detail})`, { cause: err });

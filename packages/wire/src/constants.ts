@@ -26,9 +26,7 @@ export const Kind = {
 export type Kind = (typeof Kind)[keyof typeof Kind];
 
 /** Human names of the kinds ('control', 'event', …), for errors and metrics: derived, never listed twice. */
-export const KIND_NAMES: Readonly<Record<number, string>> = Object.fromEntries(
-  Object.entries(Kind).map(([name, value]) => [value, name.toLowerCase()]),
-);
+export const KIND_NAMES: Readonly<Record<number, string>> = Object.fromEntries(Object.entries(Kind).map(([name, value]) => [value, name.toLowerCase()]));
 
 /** Frame flags (header byte 7). Bits not defined here must be zero. */
 export const Flags = {
@@ -57,9 +55,7 @@ export const ControlType = {
 export type ControlType = (typeof ControlType)[keyof typeof ControlType];
 
 /** Names of the reserved ids ('HELLO', 'PING', …), for errors and metrics: derived, never listed twice. */
-export const CONTROL_NAMES: Readonly<Record<number, string>> = Object.fromEntries(
-  Object.entries(ControlType).map(([name, value]) => [value, name]),
-);
+export const CONTROL_NAMES: Readonly<Record<number, string>> = Object.fromEntries(Object.entries(ControlType).map(([name, value]) => [value, name]));
 
 /** Largest payload a peer accepts unless HELLO says otherwise (16 MiB). */
 export const DEFAULT_MAX_FRAME = 16 * 1024 * 1024;

@@ -26,10 +26,7 @@ export class FrameTooLargeError extends ProtocolError {
     readonly length: number,
     readonly maxFrame: number,
   ) {
-    super(
-      'FRAME_TOO_LARGE',
-      `frame of ${length} bytes exceeds the maximum of ${maxFrame} bytes: raise maxFrame on both peers, or split the message`,
-    );
+    super('FRAME_TOO_LARGE', `frame of ${length} bytes exceeds the maximum of ${maxFrame} bytes: raise maxFrame on both peers, or split the message`);
   }
 }
 

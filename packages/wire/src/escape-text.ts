@@ -9,7 +9,6 @@ export const ESCAPE_TEXT_MAX = 256;
 
 // C0 controls, DEL, C1 controls, the line/paragraph separators, and the bidi embedding,
 // override and isolate characters, plus zero-width and BOM characters that hide text.
-// eslint-disable-next-line no-control-regex
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\u200b-\u200f\ufeff\\]/g;
 
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;

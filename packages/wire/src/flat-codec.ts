@@ -153,18 +153,62 @@ export function compileFlatCodec(schema: TSchema): FlatCodec | undefined {
         p += len;
       } else {
         switch (t) {
-          case 0xc2: v = false; break;
-          case 0xc3: v = true; break;
-          case 0xcc: if (p + 1 > end) return FALLBACK; v = src[p]; p += 1; break;
-          case 0xcd: if (p + 2 > end) return FALLBACK; v = (src[p]! << 8) | src[p + 1]!; p += 2; break;
-          case 0xce: if (p + 4 > end) return FALLBACK; v = u32(src, p); p += 4; break;
-          case 0xd0: if (p + 1 > end) return FALLBACK; v = (src[p]! << 24) >> 24; p += 1; break;
-          case 0xd1: if (p + 2 > end) return FALLBACK; v = ((src[p]! << 24) | (src[p + 1]! << 16)) >> 16; p += 2; break;
-          case 0xd2: if (p + 4 > end) return FALLBACK; v = u32(src, p) | 0; p += 4; break;
-          case 0xca: if (p + 4 > end) return FALLBACK; v = f32(src, p); p += 4; break;
-          case 0xcb: if (p + 8 > end) return FALLBACK; v = f64(src, p); p += 8; break;
-          case 0xcf: if (p + 8 > end) return FALLBACK; v = src.length >= SHARED_VIEW_MIN ? view(src).getBigUint64(p) : (BigInt(u32(src, p)) << 32n) | BigInt(u32(src, p + 4)); p += 8; break;
-          case 0xd3: if (p + 8 > end) return FALLBACK; v = src.length >= SHARED_VIEW_MIN ? view(src).getBigInt64(p) : (BigInt(u32(src, p) | 0) << 32n) | BigInt(u32(src, p + 4)); p += 8; break;
+          case 0xc2:
+            v = false;
+            break;
+          case 0xc3:
+            v = true;
+            break;
+          case 0xcc:
+            if (p + 1 > end) return FALLBACK;
+            v = src[p];
+            p += 1;
+            break;
+          case 0xcd:
+            if (p + 2 > end) return FALLBACK;
+            v = (src[p]! << 8) | src[p + 1]!;
+            p += 2;
+            break;
+          case 0xce:
+            if (p + 4 > end) return FALLBACK;
+            v = u32(src, p);
+            p += 4;
+            break;
+          case 0xd0:
+            if (p + 1 > end) return FALLBACK;
+            v = (src[p]! << 24) >> 24;
+            p += 1;
+            break;
+          case 0xd1:
+            if (p + 2 > end) return FALLBACK;
+            v = ((src[p]! << 24) | (src[p + 1]! << 16)) >> 16;
+            p += 2;
+            break;
+          case 0xd2:
+            if (p + 4 > end) return FALLBACK;
+            v = u32(src, p) | 0;
+            p += 4;
+            break;
+          case 0xca:
+            if (p + 4 > end) return FALLBACK;
+            v = f32(src, p);
+            p += 4;
+            break;
+          case 0xcb:
+            if (p + 8 > end) return FALLBACK;
+            v = f64(src, p);
+            p += 8;
+            break;
+          case 0xcf:
+            if (p + 8 > end) return FALLBACK;
+            v = src.length >= SHARED_VIEW_MIN ? view(src).getBigUint64(p) : (BigInt(u32(src, p)) << 32n) | BigInt(u32(src, p + 4));
+            p += 8;
+            break;
+          case 0xd3:
+            if (p + 8 > end) return FALLBACK;
+            v = src.length >= SHARED_VIEW_MIN ? view(src).getBigInt64(p) : (BigInt(u32(src, p) | 0) << 32n) | BigInt(u32(src, p + 4));
+            p += 8;
+            break;
           case 0xd9: {
             if (p + 1 > end) return FALLBACK;
             const len = src[p]!;

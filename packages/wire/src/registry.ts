@@ -102,7 +102,9 @@ export class Registry<M extends MessageDefs = MessageDefs, R extends MethodDefs 
       }
       const other = seenIds.get(id as number);
       if (other !== undefined) {
-        throw new RegistryDefinitionError(`TYPE_ id ${String(id)} is declared twice, by '${other}' and '${name}': ids must be unique across messages and methods`);
+        throw new RegistryDefinitionError(
+          `TYPE_ id ${String(id)} is declared twice, by '${other}' and '${name}': ids must be unique across messages and methods`,
+        );
       }
       seenIds.set(id as number, name);
       return id as number;
@@ -191,6 +193,8 @@ export class Registry<M extends MessageDefs = MessageDefs, R extends MethodDefs 
  * ```
  * @throws RegistryDefinitionError on a duplicate id or name, an id outside 0 … 0xFEFF, or a bad name.
  */
+// `{}` as the default means "no entries": a registry with only messages (or only methods) infers the other side as empty.
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
 export function defineRegistry<M extends MessageDefs = {}, R extends MethodDefs = {}>(definition: {
   readonly messages?: M;
   readonly methods?: R;
@@ -202,25 +206,23 @@ export function defineRegistry<M extends MessageDefs = {}, R extends MethodDefs 
  * Joins registries into one, e.g. a library's own messages with an application's.
  * @throws RegistryDefinitionError when two of them claim the same id or name.
  */
-export function mergeRegistries<A extends Registry, B extends Registry>(
-  a: A,
-  b: B,
-): Registry<RegMessages<A> & RegMessages<B>, RegMethods<A> & RegMethods<B>> {
+export function mergeRegistries<A extends Registry, B extends Registry>(a: A, b: B): Registry<RegMessages<A> & RegMessages<B>, RegMethods<A> & RegMethods<B>> {
   for (const name of Object.keys(b.messages)) {
-    if (Object.hasOwn(a.messages, name) || Object.hasOwn(a.methods, name)) throw new RegistryDefinitionError(`'${name}' is declared in both registries being merged`);
+    if (Object.hasOwn(a.messages, name) || Object.hasOwn(a.methods, name))
+      throw new RegistryDefinitionError(`'${name}' is declared in both registries being merged`);
   }
   for (const name of Object.keys(b.methods)) {
-    if (Object.hasOwn(a.messages, name) || Object.hasOwn(a.methods, name)) throw new RegistryDefinitionError(`'${name}' is declared in both registries being merged`);
+    if (Object.hasOwn(a.messages, name) || Object.hasOwn(a.methods, name))
+      throw new RegistryDefinitionError(`'${name}' is declared in both registries being merged`);
   }
-  return new Registry(
-    { ...a.messages, ...b.messages } as RegMessages<A> & RegMessages<B>,
-    { ...a.methods, ...b.methods } as RegMethods<A> & RegMethods<B>,
-  );
+  return new Registry({ ...a.messages, ...b.messages } as RegMessages<A> & RegMessages<B>, { ...a.methods, ...b.methods } as RegMethods<A> & RegMethods<B>);
 }
 
 function checkName(name: string): void {
   if (!/^[A-Za-z_][A-Za-z0-9_.:-]{0,127}$/.test(name)) {
-    throw new RegistryDefinitionError(`'${name}' is not a valid type name: use letters, digits, '_', '.', ':' or '-', starting with a letter or '_', at most 128 characters`);
+    throw new RegistryDefinitionError(
+      `'${name}' is not a valid type name: use letters, digits, '_', '.', ':' or '-', starting with a letter or '_', at most 128 characters`,
+    );
   }
 }
 

@@ -1,4 +1,6 @@
-import { Kind, type TSchema } from '@sinclair/typebox';
+import type { TSchema } from '@sinclair/typebox';
+import { compileFastPath, skipValues } from './shape-gate-fast.js';
+import { ANY, ARR, BIG, BIN, BOOL, CLASS_NAMES, FLOAT, INT, K, MAP, NIL, STR, compileNode, type Node } from './shape-gate-node.js';
 
 /**
  * A schema-guided pre-check of a MessagePack payload, compiled once per schema: it walks the
@@ -13,9 +15,12 @@ import { Kind, type TSchema } from '@sinclair/typebox';
  * Two refusals are its own, both PROTOCOL.md §3 rules msgpackr does not enforce: extension
  * types (msgpackr would build Dates, Sets, typed arrays, undefined from them) and 0xc1.
  *
- * Cost: one pass over the bytes, no allocation but for the error it throws; a value the schema
- * does not describe (Unknown, a union it cannot narrow) is skipped by an iterative loop, so a
- * deeply nested payload costs no stack.
+ * Cost: a payload that fits is confirmed by code generated for its schema (shape-gate-fast.ts)
+ * in one pass over its structure, jumping over string and binary bodies (a 1000-event trace
+ * batch: ~6% of what msgpackr + TypeBox spend on it). Any other payload is walked again by the
+ * interpreter below, which gives the verdict: at most two passes, no allocation but for the
+ * error it returns; a value the schema does not describe (Unknown, a union it cannot narrow) is
+ * skipped by an iterative loop, so a deeply nested payload costs no stack.
  */
 export interface ShapeGate {
   /**
@@ -32,146 +37,28 @@ export interface GateRefusal {
   readonly detail: string;
 }
 
-// Value classes of MessagePack type bytes, as msgpackr decodes them (PROTOCOL.md §3).
-const NIL = 1, BOOL = 2, INT = 4, FLOAT = 8, BIG = 16, STR = 32, BIN = 64, ARR = 128, MAP = 256;
-const ALL = 511;
-const CLASS_NAMES: readonly [number, string][] = [[NIL, 'nil'], [BOOL, 'boolean'], [INT, 'integer'], [FLOAT, 'float'], [BIG, 'int 64'], [STR, 'string'], [BIN, 'binary'], [ARR, 'array'], [MAP, 'map']];
-
-const enum K { Any, Leaf, Array, Tuple, Object, Record, Union }
-
-interface Node {
-  readonly k: K;
-  /** Classes this node can accept (others are refused at the type byte). */
-  readonly allow: number;
-  readonly expected: string;
-  // Leaf (strings, binary): bounds on the byte length, derived from the schema.
-  readonly strMin: number;
-  readonly strMax: number;
-  readonly binMin: number;
-  readonly binMax: number;
-  // Array / Tuple.
-  readonly minItems: number;
-  readonly maxItems: number;
-  readonly item: Node | undefined;
-  readonly items: readonly Node[];
-  // Object.
-  readonly names: readonly Uint8Array[];
-  readonly segments: readonly string[];
-  readonly props: readonly Node[];
-  /** A non-empty bin can pass this object schema (TypeBox sees a Uint8Array as an object). */
-  readonly binAnyLength: boolean;
-  /** Bit j: declared property j (j < 31) is required. */
-  readonly requiredMask: number;
-  /** `additionalProperties: false`: an undeclared key refuses the object. */
-  readonly closed: boolean;
-  // Record: the value schema, and whether every key is checked (pattern `^(.*)$`).
-  readonly value: Node | undefined;
-  // Union.
-  readonly members: readonly Node[];
-}
-
-const ANY: Node = node(K.Any, ALL, 'anything');
-
-function node(k: K, allow: number, expected: string, extra: Partial<Node> = {}): Node {
+/**
+ * Compiles the gate of `schema`. Kinds it does not know are skipped (left to TypeBox).
+ *
+ * Two walks judge the bytes. First the fast path (shape-gate-fast.ts): JavaScript generated for
+ * the schema, which only confirms a payload that is plainly well-formed and fits, and gives up at
+ * the first byte that is not (a refusal, or anything unusual). Only then the interpreter below
+ * walks the payload again from its start and gives the verdict, with its path and detail. The
+ * fast path accepts nothing the interpreter would refuse, so the verdicts are the interpreter's;
+ * it costs at most one more pass over the bytes, and allocates nothing either.
+ */
+export function compileShapeGate(schema: TSchema): ShapeGate {
+  const root = compileNode(schema);
+  const fast = compileFastPath(root);
   return {
-    k, allow, expected,
-    strMin: 0, strMax: Infinity, binMin: 0, binMax: Infinity,
-    minItems: 0, maxItems: Infinity, item: undefined, items: [],
-    names: [], segments: [], props: [], binAnyLength: false, requiredMask: 0, closed: false,
-    value: undefined, members: [],
-    ...extra,
+    check: (src, start, end) => (end <= src.length && start < end && fast(src, start, end) === end ? undefined : run(root, src, start, end)),
   };
 }
 
-/** Compiles the gate of `schema`. Kinds it does not know are skipped (left to TypeBox). */
-export function compileShapeGate(schema: TSchema): ShapeGate {
-  const root = compile(schema, 0);
+/** The interpreter alone (no fast path), for tests comparing the two. @internal */
+export function compileShapeGateInterpreter(schema: TSchema): ShapeGate {
+  const root = compileNode(schema);
   return { check: (src, start, end) => run(root, src, start, end) };
-}
-
-function num(v: unknown, fallback: number): number {
-  return typeof v === 'number' && Number.isFinite(v) ? v : fallback;
-}
-
-function compile(s: TSchema, depth: number): Node {
-  // A schema nested this deep is unusual; past it the gate stops looking (TypeBox still checks).
-  if (depth > 32) return ANY;
-  const sc = s as Record<string, unknown>;
-  switch ((s as unknown as Record<symbol, unknown>)[Kind]) {
-    case 'String':
-      // UTF-16 length u of L bytes of str, however msgpackr decodes them (valid or not):
-      // ceil(L / 4) ≤ u ≤ L (PROTOCOL.md §3: lengths count UTF-16 code units).
-      return node(K.Leaf, STR, 'string', { strMin: num(sc.minLength, 0), strMax: num(sc.maxLength, Infinity) });
-    case 'Number':
-    case 'Integer':
-      return node(K.Leaf, INT | FLOAT, 'number');
-    case 'BigInt':
-      return node(K.Leaf, BIG, 'int 64 / uint 64 (bigint)');
-    case 'Boolean':
-      return node(K.Leaf, BOOL, 'boolean');
-    case 'Null':
-      return node(K.Leaf, NIL, 'nil');
-    case 'Uint8Array':
-      return node(K.Leaf, BIN, 'binary', { binMin: num(sc.minByteLength, 0), binMax: num(sc.maxByteLength, Infinity) });
-    case 'Literal': {
-      const c = sc.const;
-      if (typeof c === 'string') return node(K.Leaf, STR, `the string literal`, { strMin: c.length, strMax: c.length });
-      if (typeof c === 'number') return node(K.Leaf, INT | FLOAT, 'a number literal');
-      if (typeof c === 'boolean') return node(K.Leaf, BOOL, 'a boolean literal');
-      return ANY;
-    }
-    case 'Array':
-      return node(K.Array, ARR, 'array', {
-        minItems: num(sc.minItems, 0),
-        maxItems: num(sc.maxItems, Infinity),
-        item: sc.items ? compile(sc.items as TSchema, depth + 1) : ANY,
-      });
-    case 'Tuple': {
-      const items = ((sc.items as TSchema[] | undefined) ?? []).map((i) => compile(i, depth + 1));
-      return node(K.Tuple, ARR, 'array', { minItems: num(sc.minItems, items.length), maxItems: num(sc.maxItems, items.length), items });
-    }
-    case 'Object':
-      return compileObject(sc, depth);
-    case 'Record': {
-      const patterns = Object.entries((sc.patternProperties as Record<string, TSchema> | undefined) ?? {});
-      // Only the string-keyed record checks every entry; other key patterns are TypeBox's business.
-      const value = patterns.length === 1 && patterns[0]![0] === '^(.*)$' ? compile(patterns[0]![1], depth + 1) : ANY;
-      return node(K.Record, MAP, 'map', { value });
-    }
-    case 'Union': {
-      const members = ((sc.anyOf as TSchema[] | undefined) ?? []).map((m) => compile(m, depth + 1));
-      let allow = 0;
-      for (const m of members) allow |= m.allow;
-      if (members.some((m) => m.k === K.Any)) return ANY;
-      return node(K.Union, allow, 'one of the union', { members });
-    }
-    default:
-      // Unknown, Any, Intersect, Ref, This, Not, Unsafe, Date, …: not judged here.
-      return ANY;
-  }
-}
-
-const INDEX_LIKE = /^(0|[1-9][0-9]*)$/;
-
-function compileObject(sc: Record<string, unknown>, depth: number): Node {
-  const properties = (sc.properties as Record<string, TSchema> | undefined) ?? {};
-  const required = (sc.required as string[] | undefined) ?? [];
-  const entries = Object.entries(properties);
-  // TypeBox's object check accepts a Uint8Array (msgpackr's bin) unless it lacks a required
-  // property (only index-like names can be its own properties) or, with additionalProperties
-  // false or a schema no byte value fits, has an undeclared index property (any non-empty bin).
-  const binOk = required.every((r) => INDEX_LIKE.test(r));
-  const ap = sc.additionalProperties;
-  const apRefusesBytes = ap === false || (typeof ap === 'object' && ap !== null && (compile(ap as TSchema, depth + 1).allow & INT) === 0);
-  const binAnyLength = binOk && !(apRefusesBytes && !entries.some(([n]) => INDEX_LIKE.test(n)));
-  return node(K.Object, binOk ? MAP | BIN : MAP, 'map (object)', {
-    names: entries.map(([n]) => Buffer.from(n, 'utf8')),
-    segments: entries.map(([n]) => '/' + n.replace(/~/g, '~0').replace(/\//g, '~1')),
-    props: entries.map(([, p]) => compile(p, depth + 1)),
-    binAnyLength,
-    requiredMask: entries.reduce((m, [name], j) => (j < 31 && required.includes(name) ? m | (1 << j) : m), 0),
-    closed: ap === false,
-  });
 }
 
 // ---- the walk -------------------------------------------------------------------------------
@@ -247,31 +134,72 @@ function head(p: number): number {
   hp = p + 1;
   hn = 0; // fixints, nil and booleans have no body
   if (t < 0x80 || t >= 0xe0) return INT;
-  if (t < 0x90) { hn = t & 0x0f; return MAP; }
-  if (t < 0xa0) { hn = t & 0x0f; return ARR; }
-  if (t < 0xc0) { hn = t & 0x1f; return STR; }
+  if (t < 0x90) {
+    hn = t & 0x0f;
+    return MAP;
+  }
+  if (t < 0xa0) {
+    hn = t & 0x0f;
+    return ARR;
+  }
+  if (t < 0xc0) {
+    hn = t & 0x1f;
+    return STR;
+  }
   switch (t) {
-    case 0xc0: return NIL;
-    case 0xc2: case 0xc3: return BOOL;
-    case 0xc4: return len(1, BIN);
-    case 0xc5: return len(2, BIN);
-    case 0xc6: return len(4, BIN);
-    case 0xca: hn = 4; return FLOAT;
-    case 0xcb: hn = 8; return FLOAT;
-    case 0xcc: hn = 1; return INT;
-    case 0xcd: hn = 2; return INT;
-    case 0xce: hn = 4; return INT;
-    case 0xd0: hn = 1; return INT;
-    case 0xd1: hn = 2; return INT;
-    case 0xd2: hn = 4; return INT;
-    case 0xcf: case 0xd3: hn = 8; return BIG;
-    case 0xd9: return len(1, STR);
-    case 0xda: return len(2, STR);
-    case 0xdb: return len(4, STR);
-    case 0xdc: return len(2, ARR);
-    case 0xdd: return len(4, ARR);
-    case 0xde: return len(2, MAP);
-    case 0xdf: return len(4, MAP);
+    case 0xc0:
+      return NIL;
+    case 0xc2:
+    case 0xc3:
+      return BOOL;
+    case 0xc4:
+      return len(1, BIN);
+    case 0xc5:
+      return len(2, BIN);
+    case 0xc6:
+      return len(4, BIN);
+    case 0xca:
+      hn = 4;
+      return FLOAT;
+    case 0xcb:
+      hn = 8;
+      return FLOAT;
+    case 0xcc:
+      hn = 1;
+      return INT;
+    case 0xcd:
+      hn = 2;
+      return INT;
+    case 0xce:
+      hn = 4;
+      return INT;
+    case 0xd0:
+      hn = 1;
+      return INT;
+    case 0xd1:
+      hn = 2;
+      return INT;
+    case 0xd2:
+      hn = 4;
+      return INT;
+    case 0xcf:
+    case 0xd3:
+      hn = 8;
+      return BIG;
+    case 0xd9:
+      return len(1, STR);
+    case 0xda:
+      return len(2, STR);
+    case 0xdb:
+      return len(4, STR);
+    case 0xdc:
+      return len(2, ARR);
+    case 0xdd:
+      return len(4, ARR);
+    case 0xde:
+      return len(2, MAP);
+    case 0xdf:
+      return len(4, MAP);
     case 0xc1:
       broken = `0xc1 at byte ${p} is not a MessagePack value`;
       return 0;
@@ -306,6 +234,18 @@ function bodyEnd(): number {
  * recursion, so nesting costs no stack. Returns the end, or BROKEN.
  */
 function skip(p: number, count: number): number {
+  // The tight loop first; only a failure is walked again, for its reason.
+  if (end > src.length) return skipExplained(p, count);
+  const e = skipValues(src, p, end, count);
+  if (e >= 0) return e;
+  // Its first problem, as skipExplained finds it: a value cut short, or the type byte at -2 - e.
+  if (e === -1) trunc();
+  else head(-2 - e);
+  return BROKEN;
+}
+
+/** {@link skip}, slower, setting `broken` when it fails. */
+function skipExplained(p: number, count: number): number {
   let pending = count;
   while (pending > 0) {
     // Every value takes at least a byte: a count beyond the bytes left is a lie, known now.
@@ -315,17 +255,28 @@ function skip(p: number, count: number): number {
     if (t < 0xc0) {
       pending--;
       if (t < 0x80) p++;
-      else if (t < 0x90) { pending += 2 * (t & 0x0f); p++; }
-      else if (t < 0xa0) { pending += t & 0x0f; p++; }
-      else p += 1 + (t & 0x1f);
+      else if (t < 0x90) {
+        pending += 2 * (t & 0x0f);
+        p++;
+      } else if (t < 0xa0) {
+        pending += t & 0x0f;
+        p++;
+      } else p += 1 + (t & 0x1f);
       continue;
     }
     const cls = head(p);
     if (cls === 0) return BROKEN;
     pending--;
-    if (cls === ARR) { pending += hn; p = hp; }
-    else if (cls === MAP) { pending += 2 * hn; p = hp; }
-    else { p = bodyEnd(); if (p < 0) return BROKEN; }
+    if (cls === ARR) {
+      pending += hn;
+      p = hp;
+    } else if (cls === MAP) {
+      pending += 2 * hn;
+      p = hp;
+    } else {
+      p = bodyEnd();
+      if (p < 0) return BROKEN;
+    }
   }
   return p > end ? (trunc(), BROKEN) : p;
 }
@@ -401,17 +352,31 @@ function keyIs(name: Uint8Array, p: number, len: number): boolean {
  * Whether a key could decode to a name other than its bytes say: a non-string key (msgpackr
  * turns 1 into '1', nil into 'null'), non-ASCII bytes (invalid UTF-8 decodes loosely), or
  * `__proto__` (msgpackr renames it). A refused entry whose key might reappear in that form
- * cannot be held against the map.
+ * cannot be held against the map. In an object, a non-string key is ambiguous only if some
+ * declared name could be its string ({@link Node.keyClasses}): otherwise it is an undeclared
+ * name for certain, refused at once by a closed object (`{1: 1, 1: 1, …}` where a batch is
+ * expected no longer goes to msgpackr).
  */
 function ambiguous(cls: number, p: number, len: number): boolean {
   if (cls !== STR) return true;
+  return ambiguousStr(p, len);
+}
+
+/** {@link ambiguous} for a key of an object: a non-string key only if it could decode to one of its names. */
+function ambiguousKey(n: Node, cls: number, p: number, len: number): boolean {
+  return cls === STR ? ambiguousStr(p, len) : (n.keyClasses & cls) !== 0;
+}
+
+function ambiguousStr(p: number, len: number): boolean {
   for (let i = 0; i < len; i++) if (src[p + i]! >= 0x80) return true;
   return len === 9 && keyIs(PROTO, p, len);
 }
 const PROTO = Buffer.from('__proto__');
 
 /** Reads a map key at `p`; sets kc (class), kp/kl (str bytes); returns the position after it. */
-let kc = 0, kp = 0, kl = 0;
+let kc = 0,
+  kp = 0,
+  kl = 0;
 function readKey(p: number): number {
   kc = head(p);
   if (kc === 0) return BROKEN;
@@ -422,7 +387,10 @@ function readKey(p: number): number {
     return e > end ? (trunc(), BROKEN) : e;
   }
   // msgpackr refuses array and map keys of an object; anything else it turns into a string.
-  if (kc === ARR || kc === MAP) { broken = `a map key at byte ${p} is an array or a map`; return BROKEN; }
+  if (kc === ARR || kc === MAP) {
+    broken = `a map key at byte ${p} is an array or a map`;
+    return BROKEN;
+  }
   return skip(p, 1);
 }
 
@@ -441,9 +409,14 @@ function walkObject(n: Node, p: number, count: number): number {
     p = readKey(p);
     if (p < 0) return p;
     let j = -1;
-    if (kc === STR) for (let x = 0; x < names.length; x++) if (keyIs(names[x]!, kp, kl)) { j = x; break; }
+    if (kc === STR)
+      for (let x = 0; x < names.length; x++)
+        if (keyIs(names[x]!, kp, kl)) {
+          j = x;
+          break;
+        }
     if (j < 0) {
-      if (ambiguous(kc, kp, kl)) {
+      if (ambiguousKey(n, kc, kp, kl)) {
         heldMask = 0;
         anyAmbiguous = true;
       } else if (n.closed) {
@@ -466,7 +439,10 @@ function walkObject(n: Node, p: number, count: number): number {
       heldMask &= ~(1 << j);
       seen |= 1 << j;
     }
-    if (p === FINAL) { faultPath.push(n.segments[j]!); return FINAL; }
+    if (p === FINAL) {
+      faultPath.push(n.segments[j]!);
+      return FINAL;
+    }
     if (p < 0) return p;
     if (fault) {
       fault = false;
@@ -526,13 +502,16 @@ function walkRecord(n: Node, p: number, count: number): number {
   // The first refused entry (its key bytes), and how many were refused: held until the map
   // ends, since a later duplicate key may replace the value.
   let refused = 0;
-  let firstKp = 0, firstKl = 0;
+  let firstKp = 0,
+    firstKl = 0;
   let first: Held | undefined;
   for (let i = 0; i < count; i++) {
     p = readKey(p);
     if (p < 0) return p;
     // The key, kept: walking the value reads nested keys into the same variables.
-    const kcl = kc, kpl = kp, kll = kl;
+    const kcl = kc,
+      kpl = kp,
+      kll = kl;
     const amb = ambiguous(kc, kp, kl);
     if (refused > 0) {
       // A key that may equal a refused one: the refusal can no longer be held for certain.
@@ -550,7 +529,10 @@ function walkRecord(n: Node, p: number, count: number): number {
     if (!last) openMaps++;
     p = walk(value, p);
     if (!last) openMaps--;
-    if (p === FINAL) { faultPath.push(segment(kcl, kpl, kll)); return FINAL; }
+    if (p === FINAL) {
+      faultPath.push(segment(kcl, kpl, kll));
+      return FINAL;
+    }
     if (p < 0) return p;
     if (fault) {
       fault = false;

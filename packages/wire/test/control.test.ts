@@ -3,9 +3,26 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { exampleRegistry } from '../src/examples.js';
 import {
-  CLOCK_REQUEST_SIZE, CLOCK_RESPONSE_SIZE, ControlType, DecodeError, FrameEncoder, Kind, MAX_FRAME_CEILING, PROTOCOL_VERSION, SchemaViolationError,
-  decodeClockRequest, decodeClockResponse, decodeErrorPayload, decodeHello, encodeClockRequest, encodeClockResponse, encodeErrorPayload,
-  encodeHello, pack, stampClockResponse, type Hello,
+  CLOCK_REQUEST_SIZE,
+  CLOCK_RESPONSE_SIZE,
+  ControlType,
+  DecodeError,
+  FrameEncoder,
+  Kind,
+  MAX_FRAME_CEILING,
+  PROTOCOL_VERSION,
+  SchemaViolationError,
+  decodeClockRequest,
+  decodeClockResponse,
+  decodeErrorPayload,
+  decodeHello,
+  encodeClockRequest,
+  encodeClockResponse,
+  encodeErrorPayload,
+  encodeHello,
+  pack,
+  stampClockResponse,
+  type Hello,
 } from '../src/index.js';
 import { INT64_MAX, INT64_MIN, RUNS, decodeAll } from './helpers.js';
 
@@ -71,12 +88,20 @@ describe('HELLO', () => {
 describe('ErrorPayload', () => {
   it('round trips with and without details', () => {
     fc.assert(
-      fc.property(fc.string({ maxLength: 128 }), fc.string({ maxLength: 300 }), fc.option(fc.jsonValue().filter((v) => !JSON.stringify(v).includes('"__proto__"')), { nil: undefined }), (code, message, details) => {
-        const p = details === undefined ? { code, message } : { code, message, details };
-        const back = decodeErrorPayload(encodeErrorPayload(p));
-        expect(back).toEqual(JSON.parse(JSON.stringify(p)));
-        if (details === undefined) expect('details' in back).toBe(false);
-      }),
+      fc.property(
+        fc.string({ maxLength: 128 }),
+        fc.string({ maxLength: 300 }),
+        fc.option(
+          fc.jsonValue().filter((v) => !JSON.stringify(v).includes('"__proto__"')),
+          { nil: undefined },
+        ),
+        (code, message, details) => {
+          const p = details === undefined ? { code, message } : { code, message, details };
+          const back = decodeErrorPayload(encodeErrorPayload(p));
+          expect(back).toEqual(JSON.parse(JSON.stringify(p)));
+          if (details === undefined) expect('details' in back).toBe(false);
+        },
+      ),
       RUNS,
     );
   });
@@ -89,7 +114,9 @@ describe('ErrorPayload', () => {
   });
 
   it('details may hold bigints and binary; a missing code or an over-long one is refused', () => {
-    const back = decodeErrorPayload(encodeErrorPayload({ code: 'INVALID_ARGUMENT', message: 'bad', details: { path: '/str', n: 2n ** 60n, raw: new Uint8Array([1]) } }));
+    const back = decodeErrorPayload(
+      encodeErrorPayload({ code: 'INVALID_ARGUMENT', message: 'bad', details: { path: '/str', n: 2n ** 60n, raw: new Uint8Array([1]) } }),
+    );
     expect(back.details).toMatchObject({ path: '/str', n: 2n ** 60n });
     expect(thrown(() => decodeErrorPayload(pack({ message: 'no code' })))).toBeInstanceOf(SchemaViolationError);
     expect((thrown(() => decodeErrorPayload(pack({ code: 'C'.repeat(129), message: '' }))) as SchemaViolationError).path).toBe('/code');

@@ -135,7 +135,10 @@ describe('every byte handed out has been written', () => {
       kind: fc.constantFrom(Kind.CONTROL, Kind.EVENT, Kind.REQUEST, Kind.RESPONSE, Kind.ERROR),
       type: fc.integer({ min: 0, max: 0xffff }),
       id: fc.integer({ min: 0, max: 0xffffffff }),
-      payload: fc.oneof(fc.uint8Array({ maxLength: 300 }), fc.integer({ min: 0, max: 6000 }).map((n) => bytesOf(n, n & 0xff))),
+      payload: fc.oneof(
+        fc.uint8Array({ maxLength: 300 }),
+        fc.integer({ min: 0, max: 6000 }).map((n) => bytesOf(n, n & 0xff)),
+      ),
       deadline: fc.option(fc.integer({ min: 0, max: 0xffffffff }), { nil: undefined }),
     })
     .map(({ deadline, ...f }) => (f.kind === Kind.REQUEST && deadline !== undefined ? { ...f, deadlineMs: deadline } : f));

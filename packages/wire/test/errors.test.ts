@@ -2,9 +2,26 @@
 import { describe, expect, it, vi } from 'vitest';
 import { exampleRegistry } from '../src/examples.js';
 import {
-  BadFlagsError, BadKindError, Codec, ControlType, DEFAULT_MAX_FRAME, DecodeError, FrameDecoder, FrameTooLargeError, HEADER_SIZE, Kind,
-  MAX_FRAME_CEILING, ProtocolError, SchemaViolationError, TruncatedFrameError, UnknownNameError, UnknownTypeError, VsockRpcError, pack,
-  type Frame, type FrameDecoderOptions,
+  BadFlagsError,
+  BadKindError,
+  Codec,
+  ControlType,
+  DEFAULT_MAX_FRAME,
+  DecodeError,
+  FrameDecoder,
+  FrameTooLargeError,
+  HEADER_SIZE,
+  Kind,
+  MAX_FRAME_CEILING,
+  ProtocolError,
+  SchemaViolationError,
+  TruncatedFrameError,
+  UnknownNameError,
+  UnknownTypeError,
+  VsockRpcError,
+  pack,
+  type Frame,
+  type FrameDecoderOptions,
 } from '../src/index.js';
 import { encodeAll } from './helpers.js';
 
@@ -113,7 +130,8 @@ describe('bad headers', () => {
 
   it('an unknown TYPE_ id (isKnownType says no) is UNKNOWN_TYPE', () => {
     const isKnownType = vi.fn((kind: Kind, type: number) =>
-      kind === Kind.CONTROL ? type >= ControlType.HELLO && type <= ControlType.CLOCK_RESPONSE : exampleRegistry.messageById(type) !== undefined);
+      kind === Kind.CONTROL ? type >= ControlType.HELLO && type <= ControlType.CLOCK_RESPONSE : exampleRegistry.messageById(type) !== undefined,
+    );
     const ok = feedBytewise(Buffer.concat([header(0, 0xff01, Kind.CONTROL, 0, 9), header(1, 4, Kind.EVENT, 0), Buffer.from([0xc0])]), { isKnownType });
     expect(ok.error).toBeUndefined();
     expect(ok.frames).toHaveLength(2);
@@ -133,7 +151,11 @@ describe('truncated streams', () => {
     const dec = new FrameDecoder(() => {});
     dec.push(header(10, 1, Kind.EVENT, 0).subarray(0, 5));
     let error: unknown;
-    try { dec.end(); } catch (e) { error = e; }
+    try {
+      dec.end();
+    } catch (e) {
+      error = e;
+    }
     const t = expectCode(error, TruncatedFrameError, 'TRUNCATED_FRAME');
     expect([t.have, t.need]).toEqual([5, HEADER_SIZE]);
   });
@@ -143,7 +165,11 @@ describe('truncated streams', () => {
       const dec = new FrameDecoder(() => {});
       dec.push(Buffer.concat([header(10, 1, Kind.EVENT, 0), Buffer.alloc(have)]));
       let error: unknown;
-      try { dec.end(); } catch (e) { error = e; }
+      try {
+        dec.end();
+      } catch (e) {
+        error = e;
+      }
       const t = expectCode(error, TruncatedFrameError, 'TRUNCATED_FRAME');
       expect([t.have, t.need]).toEqual([HEADER_SIZE + have, HEADER_SIZE + 10]);
     }
@@ -164,10 +190,18 @@ describe('a decoder that failed stays failed', () => {
     dec.push(valid);
     expect(frames).toHaveLength(1);
     let first: unknown;
-    try { dec.push(header(0, 1, 9, 0)); } catch (e) { first = e; }
+    try {
+      dec.push(header(0, 1, 9, 0));
+    } catch (e) {
+      first = e;
+    }
     expectCode(first, BadKindError, 'BAD_KIND');
     let again: unknown;
-    try { dec.push(valid); } catch (e) { again = e; }
+    try {
+      dec.push(valid);
+    } catch (e) {
+      again = e;
+    }
     expect(again).toBe(first);
     expect(frames).toHaveLength(1);
     expect(() => dec.end()).not.toThrow();
@@ -241,14 +275,26 @@ describe('payload errors', () => {
   it('SCHEMA_VIOLATION outbound: encode* refuses a bad value, with its path', () => {
     const bad = () => codec.encodeMessage('messageexp', { timestamp: 1n, str: 'y'.repeat(66) });
     let e: unknown;
-    try { bad(); } catch (err) { e = err; }
+    try {
+      bad();
+    } catch (err) {
+      e = err;
+    }
     const s = expectCode(e, SchemaViolationError, 'SCHEMA_VIOLATION');
     expect([s.path, s.typeName, s.direction]).toEqual(['/str', 'messageexp', 'outbound']);
     let r: unknown;
-    try { codec.encodeResponse('sum', { total: 'many' as unknown as number }); } catch (err) { r = err; }
+    try {
+      codec.encodeResponse('sum', { total: 'many' as unknown as number });
+    } catch (err) {
+      r = err;
+    }
     expect([(r as SchemaViolationError).path, (r as SchemaViolationError).typeName]).toEqual(['/total', 'sum response']);
     let n: unknown;
-    try { codec.encodeMessage('example1', { strvec: [{ str: 1 as unknown as string }], data: 0 }); } catch (err) { n = err; }
+    try {
+      codec.encodeMessage('example1', { strvec: [{ str: 1 as unknown as string }], data: 0 });
+    } catch (err) {
+      n = err;
+    }
     expect((n as SchemaViolationError).path).toBe('/strvec/0/str');
   });
 

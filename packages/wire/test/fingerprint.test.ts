@@ -20,7 +20,9 @@ function specCanonical(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(specCanonical).join(',')}]`;
   if (v !== null && typeof v === 'object') {
     const o = v as Record<string, unknown>;
-    const keys = Object.keys(v).filter((k) => o[k] !== undefined).sort();
+    const keys = Object.keys(v)
+      .filter((k) => o[k] !== undefined)
+      .sort();
     const field = (k: string) => (k === 'required' && Array.isArray(o[k]) ? [...(o[k] as string[])].sort() : o[k]);
     return `{${keys.map((k) => `${JSON.stringify(k)}:${specCanonical(field(k))}`).join(',')}}`;
   }
@@ -56,7 +58,8 @@ describe('fingerprint', () => {
   });
 
   it('is equal in two separate node processes (built dist), and to this process', () => {
-    const code = "import { exampleRegistry } from '@vsock-rpc/wire/examples'; console.log(exampleRegistry.fingerprint, JSON.stringify(exampleRegistry.summary));";
+    const code =
+      "import { exampleRegistry } from '@vsock-rpc/wire/examples'; console.log(exampleRegistry.fingerprint, JSON.stringify(exampleRegistry.summary));";
     const one = inFreshNode(code);
     const two = inFreshNode(code);
     expect(one).toBe(two);
@@ -88,7 +91,9 @@ describe('fingerprint', () => {
     expect(two.fingerprint).toBe(one.fingerprint);
     expect(two.summary).toEqual(one.summary);
     // Descriptions are not part of the fingerprint.
-    const described = defineRegistry({ messages: { p: { id: 1, schema: opt1, description: 'doc' }, q: { id: 2, schema: Type.String({ minLength: 1, maxLength: 9 }) } } });
+    const described = defineRegistry({
+      messages: { p: { id: 1, schema: opt1, description: 'doc' }, q: { id: 2, schema: Type.String({ minLength: 1, maxLength: 9 }) } },
+    });
     expect(described.fingerprint).toBe(one.fingerprint);
   });
 
@@ -104,13 +109,45 @@ describe('fingerprint', () => {
     const before = base();
     const variants: [string, () => Registry, string][] = [
       ['a maxLength', () => defineRegistry({ messages: { a: { id: 1, schema: mexp(66) }, b: before.messages.b }, methods: before.methods }), 'a'],
-      ['an added optional field', () => defineRegistry({ messages: { a: before.messages.a, b: { id: 2, schema: Type.Object({ n: Type.Integer(), extra: Type.Optional(Type.String()) }) } }, methods: before.methods }), 'b'],
-      ['a type (integer → number)', () => defineRegistry({ messages: { a: before.messages.a, b: { id: 2, schema: Type.Object({ n: Type.Number() }) } }, methods: before.methods }), 'b'],
+      [
+        'an added optional field',
+        () =>
+          defineRegistry({
+            messages: { a: before.messages.a, b: { id: 2, schema: Type.Object({ n: Type.Integer(), extra: Type.Optional(Type.String()) }) } },
+            methods: before.methods,
+          }),
+        'b',
+      ],
+      [
+        'a type (integer → number)',
+        () => defineRegistry({ messages: { a: before.messages.a, b: { id: 2, schema: Type.Object({ n: Type.Number() }) } }, methods: before.methods }),
+        'b',
+      ],
       ['an id', () => defineRegistry({ messages: { a: before.messages.a, b: { id: 3, schema: before.messages.b.schema } }, methods: before.methods }), 'b'],
       ['a name', () => defineRegistry({ messages: { a: before.messages.a, bb: before.messages.b }, methods: before.methods }), 'bb'],
-      ['a method response', () => defineRegistry({ messages: before.messages, methods: { m: { id: 10, request: before.methods.m.request, response: Type.Object({ r: Type.Integer() }) } } }), 'm'],
-      ['request and response swapped', () => defineRegistry({ messages: before.messages, methods: { m: { id: 10, request: before.methods.m.response, response: before.methods.m.request } } }), 'm'],
-      ['a message becoming a method', () => defineRegistry({ messages: { a: before.messages.a }, methods: { ...before.methods, b: { id: 2, request: before.messages.b.schema, response: before.messages.b.schema } } }), 'b'],
+      [
+        'a method response',
+        () =>
+          defineRegistry({
+            messages: before.messages,
+            methods: { m: { id: 10, request: before.methods.m.request, response: Type.Object({ r: Type.Integer() }) } },
+          }),
+        'm',
+      ],
+      [
+        'request and response swapped',
+        () => defineRegistry({ messages: before.messages, methods: { m: { id: 10, request: before.methods.m.response, response: before.methods.m.request } } }),
+        'm',
+      ],
+      [
+        'a message becoming a method',
+        () =>
+          defineRegistry({
+            messages: { a: before.messages.a },
+            methods: { ...before.methods, b: { id: 2, request: before.messages.b.schema, response: before.messages.b.schema } },
+          }),
+        'b',
+      ],
     ];
     for (const [what, make, changed] of variants) {
       it(what, () => {
@@ -133,7 +170,9 @@ describe('fingerprint', () => {
 
   it('canonical JSON spells out bigints, binary and nested keys deterministically', () => {
     const schema: TSchema = Type.BigInt({ default: 5n, examples: [new Uint8Array([0xab, 1])] }) as TSchema;
-    expect(canonicalJson({ b: 1, a: { d: undefined, c: [schema.default, new Uint8Array([0xab])] } })).toBe('{"a":{"c":[{"$bigint":"5"},{"$bytes":"ab"}]},"b":1}');
+    expect(canonicalJson({ b: 1, a: { d: undefined, c: [schema.default, new Uint8Array([0xab])] } })).toBe(
+      '{"a":{"c":[{"$bigint":"5"},{"$bytes":"ab"}]},"b":1}',
+    );
     expect(canonicalJson(schema)).toBe('{"default":{"$bigint":"5"},"examples":[{"$bytes":"ab01"}],"type":"bigint"}');
   });
 });

@@ -30,10 +30,7 @@ export const finiteDouble = fc.double({ noNaN: true, noDefaultInfinity: true }).
 export const int32 = fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 });
 export const example0 = fc.record({ str: anyString() });
 export const example1 = fc.record({ strvec: fc.array(example0, { maxLength: 6 }), data: int32 });
-export const example2 = fc.record(
-  { strvec: fc.array(example0, { maxLength: 6 }), data: int32, ptr: finiteDouble },
-  { requiredKeys: ['strvec', 'data'] },
-);
+export const example2 = fc.record({ strvec: fc.array(example0, { maxLength: 6 }), data: int32, ptr: finiteDouble }, { requiredKeys: ['strvec', 'data'] });
 export const timestamps = fc.record({ t1: bigint64, t2: bigint64 });
 export const messageexp = fc.record({ timestamp: bigint64, str: str1to65 });
 export const polymorph = fc.oneof(

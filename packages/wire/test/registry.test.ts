@@ -3,8 +3,16 @@ import { Type, type TSchema } from '@sinclair/typebox';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { exampleRegistry, type ExampleRegistry, type Polymorph } from '../src/examples.js';
 import {
-  Codec, RegistryDefinitionError, UnknownNameError, defineRegistry, mergeRegistries,
-  type MessageName, type MessageOf, type MethodName, type RequestOf, type ResponseOf,
+  Codec,
+  RegistryDefinitionError,
+  UnknownNameError,
+  defineRegistry,
+  mergeRegistries,
+  type MessageName,
+  type MessageOf,
+  type MethodName,
+  type RequestOf,
+  type ResponseOf,
 } from '../src/index.js';
 
 const S = Type.Object({ a: Type.String() });
@@ -29,7 +37,9 @@ describe('defineRegistry refuses bad declarations', () => {
   });
 
   it('a duplicate name across messages and methods', () => {
-    expect(defErr(() => defineRegistry({ messages: { same: { id: 1, schema: S } }, methods: { same: { id: 2, request: S, response: S } } })).message).toMatch(/both a message and a method/);
+    expect(defErr(() => defineRegistry({ messages: { same: { id: 1, schema: S } }, methods: { same: { id: 2, request: S, response: S } } })).message).toMatch(
+      /both a message and a method/,
+    );
   });
 
   it('reserved ids 0xFF00 … 0xFFFF', () => {
@@ -49,7 +59,10 @@ describe('defineRegistry refuses bad declarations', () => {
     const r = defineRegistry({ messages: { lo: { id: 0, schema: S } }, methods: { hi: { id: 0xfeff, request: S, response: S } } });
     expect(r.messageById(0)?.name).toBe('lo');
     expect(r.methodById(0xfeff)?.name).toBe('hi');
-    expect(r.summary.map((s) => [s.id, s.name, s.kind])).toEqual([[0, 'lo', 'message'], [0xfeff, 'hi', 'method']]);
+    expect(r.summary.map((s) => [s.id, s.name, s.kind])).toEqual([
+      [0, 'lo', 'message'],
+      [0xfeff, 'hi', 'method'],
+    ]);
   });
 
   it('bad names', () => {
@@ -110,7 +123,10 @@ describe('mergeRegistries', () => {
   });
 
   it('does not mistake Object.prototype members for declared names', () => {
-    const b = defineRegistry({ messages: { constructor: { id: 5, schema: S }, toString: { id: 6, schema: S } }, methods: { valueOf: { id: 7, request: S, response: S } } });
+    const b = defineRegistry({
+      messages: { constructor: { id: 5, schema: S }, toString: { id: 6, schema: S } },
+      methods: { valueOf: { id: 7, request: S, response: S } },
+    });
     const m = mergeRegistries(a, b);
     expect(m.message('constructor').id).toBe(5);
     expect(m.method('valueOf').id).toBe(7);
@@ -120,18 +136,20 @@ describe('mergeRegistries', () => {
 describe('static types', () => {
   const codec = new Codec(exampleRegistry);
 
-  it('names are string-literal unions and payloads are the schemas\' static types', () => {
+  it("names are string-literal unions and payloads are the schemas' static types", () => {
     expectTypeOf<MessageName<ExampleRegistry>>().toEqualTypeOf<'example0' | 'example1' | 'example2' | 'timestamps' | 'messageexp' | 'polymorph'>();
     expectTypeOf<MethodName<ExampleRegistry>>().toEqualTypeOf<'echo' | 'sum'>();
     expectTypeOf<MessageOf<ExampleRegistry, 'messageexp'>>().toEqualTypeOf<{ timestamp: bigint; str: string }>();
     expectTypeOf<MessageOf<ExampleRegistry, 'example2'>>().toEqualTypeOf<{ strvec: { str: string }[]; data: number; ptr?: number }>();
     expectTypeOf<RequestOf<ExampleRegistry, 'sum'>>().toEqualTypeOf<{ items: { strvec: { str: string }[]; data: number }[] }>();
     expectTypeOf<ResponseOf<ExampleRegistry, 'sum'>>().toEqualTypeOf<{ total: number }>();
-    expectTypeOf(codec.encodeMessage<'timestamps'>).parameter(1).toEqualTypeOf<{ t1: bigint; t2: bigint }>();
+    expectTypeOf(codec.encodeMessage<'timestamps'>)
+      .parameter(1)
+      .toEqualTypeOf<{ t1: bigint; t2: bigint }>();
     expectTypeOf(codec.encodeMessage).returns.toEqualTypeOf<Buffer>();
 
-    const bin = defineRegistry({ messages: { blob: { id: 1, schema: Type.Object({ data: Type.Uint8Array(), n: Type.Optional(Type.BigInt()) }) } } });
-    expectTypeOf<MessageOf<typeof bin, 'blob'>>().toEqualTypeOf<{ data: Uint8Array; n?: bigint }>();
+    const _bin = defineRegistry({ messages: { blob: { id: 1, schema: Type.Object({ data: Type.Uint8Array(), n: Type.Optional(Type.BigInt()) }) } } });
+    expectTypeOf<MessageOf<typeof _bin, 'blob'>>().toEqualTypeOf<{ data: Uint8Array; n?: bigint }>();
   });
 
   it('the polymorph union narrows on its tag', () => {
@@ -163,7 +181,9 @@ describe('static types', () => {
     // @ts-expect-error the response of 'sum' is { total: number }
     expect(() => codec.encodeResponse('sum', { items: [] })).toThrow(expect.objectContaining({ code: 'SCHEMA_VIOLATION' }));
     // @ts-expect-error a polymorph branch must carry the value of its tag
-    expect(() => codec.encodeMessage('polymorph', { type: 'example0', value: { strvec: [], data: 1 } })).toThrow(expect.objectContaining({ code: 'SCHEMA_VIOLATION' }));
+    expect(() => codec.encodeMessage('polymorph', { type: 'example0', value: { strvec: [], data: 1 } })).toThrow(
+      expect.objectContaining({ code: 'SCHEMA_VIOLATION' }),
+    );
     // The correct calls compile.
     expect(codec.encodeMessage('messageexp', { timestamp: 1n, str: 'x' })).toBeInstanceOf(Buffer);
     expect(codec.encodeRequest('echo', { timestamp: 1n, str: 'x' })).toBeInstanceOf(Buffer);
@@ -171,7 +191,7 @@ describe('static types', () => {
 
   it('a registry declared with generic schemas still type-checks its names', () => {
     const defs: Record<string, { id: number; schema: TSchema }> = { x: { id: 1, schema: S } };
-    const r = defineRegistry({ messages: defs });
-    expectTypeOf<MessageName<typeof r>>().toEqualTypeOf<string>();
+    const _r = defineRegistry({ messages: defs });
+    expectTypeOf<MessageName<typeof _r>>().toEqualTypeOf<string>();
   });
 });

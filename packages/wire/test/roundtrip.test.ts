@@ -8,8 +8,21 @@ import { describe, expect, it } from 'vitest';
 import { exampleRegistry } from '../src/examples.js';
 import { Codec, Kind, defineRegistry, pack, unpack } from '../src/index.js';
 import {
-  RUNS, anyString, bigint64, bigints, binaries, decodeAll, encodeAll, example0, example1, example2, finiteDouble,
-  messageexp, plain, polymorph, timestamps,
+  RUNS,
+  anyString,
+  bigint64,
+  bigints,
+  binaries,
+  decodeAll,
+  encodeAll,
+  example0,
+  example1,
+  example2,
+  finiteDouble,
+  messageexp,
+  plain,
+  polymorph,
+  timestamps,
 } from './helpers.js';
 
 const codec = new Codec(exampleRegistry);
@@ -90,7 +103,7 @@ describe('exampleRegistry round trip (property-based)', () => {
     expect(small.subarray(4 + 9 + 3, 4 + 9 + 4)).toEqual(Buffer.from([0xcf]));
   });
 
-  it('no extension types: an undefined outside the schema travels as nil, never as msgpackr\'s fixext', () => {
+  it("no extension types: an undefined outside the schema travels as nil, never as msgpackr's fixext", () => {
     // TypeBox objects accept additional properties, so such a value passes the outbound check.
     const value = { timestamp: 1n, str: 'x', extra: undefined } as unknown as { timestamp: bigint; str: string };
     for (const bytes of [
@@ -126,7 +139,12 @@ describe('exampleRegistry round trip (property-based)', () => {
   it('methods: echo and sum, request with a deadline and response', () => {
     const sumItems = fc.array(example1, { maxLength: 5 });
     fc.assert(
-      fc.property(messageexp, sumItems, finiteDouble, fc.integer({ min: 1, max: 0xffffffff }), fc.option(fc.integer({ min: 0, max: 0xffffffff }), { nil: undefined }),
+      fc.property(
+        messageexp,
+        sumItems,
+        finiteDouble,
+        fc.integer({ min: 1, max: 0xffffffff }),
+        fc.option(fc.integer({ min: 0, max: 0xffffffff }), { nil: undefined }),
         (echo, items, total, callId, deadlineMs) => {
           const echoE = exampleRegistry.method('echo');
           const sumE = exampleRegistry.method('sum');
@@ -138,7 +156,10 @@ describe('exampleRegistry round trip (property-based)', () => {
           ]);
           const frames = decodeAll([bytes]);
           expect(frames.map((f) => [f.kind, f.type, f.id])).toEqual([
-            [Kind.REQUEST, 100, callId], [Kind.RESPONSE, 100, callId], [Kind.REQUEST, 101, callId], [Kind.RESPONSE, 101, callId],
+            [Kind.REQUEST, 100, callId],
+            [Kind.RESPONSE, 100, callId],
+            [Kind.REQUEST, 101, callId],
+            [Kind.RESPONSE, 101, callId],
           ]);
           expect(frames[0]!.deadlineMs).toBe(deadlineMs);
           expect(frames[2]!.deadlineMs).toBeUndefined();
@@ -148,7 +169,8 @@ describe('exampleRegistry round trip (property-based)', () => {
           const s = exampleRegistry.methodById(frames[2]!.type)!;
           expectSameValue(codec.decodeMethod(s, 'request', frames[2]!.payload), { items });
           expectSameValue(codec.decodeMethod(s, 'response', frames[3]!.payload), { total });
-        }),
+        },
+      ),
       RUNS,
     );
   });
@@ -188,18 +210,25 @@ describe('a custom registry: binary, records, nested arrays and optionals', () =
 
   it('blob: Uint8Array stays Uint8Array, any size (inline and large frames)', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.uint8Array({ maxLength: 64 }), fc.uint8Array({ minLength: 4000, maxLength: 9000 })), fc.option(anyString(), { nil: undefined }), (data, tag) => {
-        const value = tag === undefined ? { data } : { data, tag };
-        const out = viaWire(c, 'blob', value) as { data: unknown };
-        expect(out.data).toBeInstanceOf(Uint8Array);
-        expectSameValue(out, value);
-      }),
+      fc.property(
+        fc.oneof(fc.uint8Array({ maxLength: 64 }), fc.uint8Array({ minLength: 4000, maxLength: 9000 })),
+        fc.option(anyString(), { nil: undefined }),
+        (data, tag) => {
+          const value = tag === undefined ? { data } : { data, tag };
+          const out = viaWire(c, 'blob', value) as { data: unknown };
+          expect(out.data).toBeInstanceOf(Uint8Array);
+          expectSameValue(out, value);
+        },
+      ),
       { numRuns: 60 },
     );
   });
 
   it('nested: arrays of arrays of bigints, records, optional at every depth', () => {
-    fc.assert(fc.property(nested, (value) => expectSameValue(viaWire(c, 'nested', value), value)), RUNS);
+    fc.assert(
+      fc.property(nested, (value) => expectSameValue(viaWire(c, 'nested', value), value)),
+      RUNS,
+    );
   });
 
   it('method with binary request and response', () => {

@@ -19,31 +19,63 @@ export const bombs: Attack = async (env) => {
 
   // Values that fail to decode or break the schema; each is tried at the top level and nested.
   const values: [string, Buffer][] = [
-    ['bin8', mp.bin(200, 8)], ['bin16', mp.bin(60_000, 16)], ['bin32', mp.bin(big, 32)],
-    ['str8', mp.str(200)], ['str16', mp.str(60_000)], ['str32', mp.str(big)],
-    ['array16 65535 nils', mp.nilArray(65535, 16)], [`array32 ${big} nils`, mp.nilArray(big, 32)],
+    ['bin8', mp.bin(200, 8)],
+    ['bin16', mp.bin(60_000, 16)],
+    ['bin32', mp.bin(big, 32)],
+    ['str8', mp.str(200)],
+    ['str16', mp.str(60_000)],
+    ['str32', mp.str(big)],
+    ['array16 65535 nils', mp.nilArray(65535, 16)],
+    [`array32 ${big} nils`, mp.nilArray(big, 32)],
     ['array32 claims 2^32-1, has 10', Buffer.concat([mp.arrayHeader(0xffffffff, 32), Buffer.alloc(10, 0xc0)])],
     ['map16 65535 keys', mp.bigMap(65535, 16)],
     ['map32 claims 2^32-1, has 1', Buffer.concat([mp.mapHeader(0xffffffff, 32), mp.str(1), Buffer.from([0xc0])])],
     ['str32 claims 4 GiB, has 3', Buffer.from([0xdb, 0xff, 0xff, 0xff, 0xff, 0x41, 0x41, 0x41])],
     ['bin32 claims 4 GiB, has 3', Buffer.from([0xc6, 0xff, 0xff, 0xff, 0xff, 0, 0, 0])],
-    ['fixext8', mp.ext(1, 8)], ['ext32', mp.ext(-1 & 0xff, big)], ['ext timestamp -1', mp.ext(0xff, 8)],
-    ['deep arrays', mp.deepArrays(env.full ? 1_000_000 : 100_000)], ['deep maps', mp.deepMaps(env.full ? 300_000 : 50_000)],
-    ['0xc1 (never used)', Buffer.from([0xc1])], ['trailing bytes', Buffer.concat([packr.pack({ source: 'x', events: [] }), Buffer.from([0xc0])])],
+    ['fixext8', mp.ext(1, 8)],
+    ['ext32', mp.ext(-1 & 0xff, big)],
+    ['ext timestamp -1', mp.ext(0xff, 8)],
+    ['deep arrays', mp.deepArrays(env.full ? 1_000_000 : 100_000)],
+    ['deep maps', mp.deepMaps(env.full ? 300_000 : 50_000)],
+    ['0xc1 (never used)', Buffer.from([0xc1])],
+    ['trailing bytes', Buffer.concat([packr.pack({ source: 'x', events: [] }), Buffer.from([0xc0])])],
   ];
   const specs: CaseSpec[] = [];
   const add = (name: string, hello: boolean, bytes: Buffer, expect: Expectation) => specs.push({ name, hello, bytes, expect });
 
   for (const [name, v] of values) {
     add(`EVENT traceBatch = ${name}`, true, event(TRACE_BATCH, v), fits(v.length));
-    const inBatch = mp.rawMap([['source', mp.str(3)], ['events', v]]);
+    const inBatch = mp.rawMap([
+      ['source', mp.str(3)],
+      ['events', v],
+    ]);
     add(`EVENT traceBatch.events = ${name}`, true, event(TRACE_BATCH, inBatch), fits(inBatch.length));
-    const inEvent = mp.rawMap([['source', mp.str(3)], ['events', Buffer.concat([Buffer.from([0x91]), mp.rawMap([['seq', Buffer.from([0]) ], ['ts', mp.int64(1n)], ['origTs', mp.int64(1n)], ['errorBoundNs', mp.int64(0n)], ['kind', mp.str(1)], ['text', v]])])]]);
+    const inEvent = mp.rawMap([
+      ['source', mp.str(3)],
+      [
+        'events',
+        Buffer.concat([
+          Buffer.from([0x91]),
+          mp.rawMap([
+            ['seq', Buffer.from([0])],
+            ['ts', mp.int64(1n)],
+            ['origTs', mp.int64(1n)],
+            ['errorBoundNs', mp.int64(0n)],
+            ['kind', mp.str(1)],
+            ['text', v],
+          ]),
+        ]),
+      ],
+    ]);
     add(`EVENT traceBatch.events[0].text = ${name}`, true, event(TRACE_BATCH, inEvent), fits(inEvent.length));
     add(`EVENT traceAgentStatus = ${name}`, true, event(TRACE_AGENT_STATUS, v), fits(v.length));
     // REQUEST: the trace registry has no methods, so UNKNOWN_METHOD (or INVALID_ARGUMENT) and the call fails alone.
-    add(`REQUEST 0x7000 = ${name}`, true, request(TRACE_BATCH, 77, v),
-      v.length > env.maxFrame ? { goaway: ['FRAME_TOO_LARGE'] } : { error: ['UNKNOWN_METHOD', 'INVALID_ARGUMENT'], id: 77 });
+    add(
+      `REQUEST 0x7000 = ${name}`,
+      true,
+      request(TRACE_BATCH, 77, v),
+      v.length > env.maxFrame ? { goaway: ['FRAME_TOO_LARGE'] } : { error: ['UNKNOWN_METHOD', 'INVALID_ARGUMENT'], id: 77 },
+    );
     add(`RESPONSE unsolicited = ${name}`, true, response(TRACE_BATCH, 4242, v), fits(v.length));
     add(`ERROR unsolicited = ${name}`, true, errorFrame(TRACE_BATCH, 4243, v), fits(v.length));
   }
@@ -56,17 +88,46 @@ export const bombs: Attack = async (env) => {
   const hello = (fields: Record<string, unknown>) => packr.pack(fields);
   const base = { version: 1, fingerprint: '0'.repeat(32), name: 'bad', maxFrame: 65536, inlineLimit: 4096, types: [] };
   const badHellos: [string, Buffer][] = [
-    ['not a map (array)', packr.pack([1, 2, 3])], ['undecodable 0xc1', Buffer.from([0xc1])], ['empty payload', Buffer.alloc(0)],
-    ['version missing', hello({ ...base, version: undefined })], ['version a string', hello({ ...base, version: '1' })],
-    ['version 70000', hello({ ...base, version: 70000 })], ['fingerprint an int', hello({ ...base, fingerprint: 5 })],
-    ['fingerprint 65 chars', hello({ ...base, fingerprint: 'a'.repeat(65) })], ['name 257 chars', hello({ ...base, name: 'n'.repeat(257) })],
-    ['name missing', hello({ ...base, name: undefined })], ['maxFrame 100', hello({ ...base, maxFrame: 100 })],
-    ['maxFrame 2^31', hello({ ...base, maxFrame: 2 ** 31 })], ['inlineLimit -1', hello({ ...base, inlineLimit: -1 })],
-    ['types a string', hello({ ...base, types: 'x' })], ['types missing', hello({ ...base, types: undefined })],
+    ['not a map (array)', packr.pack([1, 2, 3])],
+    ['undecodable 0xc1', Buffer.from([0xc1])],
+    ['empty payload', Buffer.alloc(0)],
+    ['version missing', hello({ ...base, version: undefined })],
+    ['version a string', hello({ ...base, version: '1' })],
+    ['version 70000', hello({ ...base, version: 70000 })],
+    ['fingerprint an int', hello({ ...base, fingerprint: 5 })],
+    ['fingerprint 65 chars', hello({ ...base, fingerprint: 'a'.repeat(65) })],
+    ['name 257 chars', hello({ ...base, name: 'n'.repeat(257) })],
+    ['name missing', hello({ ...base, name: undefined })],
+    ['maxFrame 100', hello({ ...base, maxFrame: 100 })],
+    ['maxFrame 2^31', hello({ ...base, maxFrame: 2 ** 31 })],
+    ['inlineLimit -1', hello({ ...base, inlineLimit: -1 })],
+    ['types a string', hello({ ...base, types: 'x' })],
+    ['types missing', hello({ ...base, types: undefined })],
     ['features 100 entries', hello({ ...base, features: Array.from({ length: 100 }, (_, i) => `f${i}`) })],
     ['features entry 65 chars', hello({ ...base, features: ['f'.repeat(65)] })],
-    ['types array32 claims 2^32-1', mp.rawMap([['version', Buffer.from([1])], ['fingerprint', mp.str(32, 0x30)], ['name', mp.str(3)], ['maxFrame', Buffer.from([0xcd, 0x04, 0x00])], ['inlineLimit', Buffer.from([0])], ['types', mp.arrayHeader(0xffffffff, 32)]])],
-    ['deep arrays as an unknown key', mp.rawMap([['version', Buffer.from([1])], ['fingerprint', mp.str(32, 0x30)], ['name', mp.str(3)], ['maxFrame', Buffer.from([0xcd, 0x04, 0x00])], ['inlineLimit', Buffer.from([0])], ['types', Buffer.from([0x90])], ['zz', mp.deepArrays(60_000)]])],
+    [
+      'types array32 claims 2^32-1',
+      mp.rawMap([
+        ['version', Buffer.from([1])],
+        ['fingerprint', mp.str(32, 0x30)],
+        ['name', mp.str(3)],
+        ['maxFrame', Buffer.from([0xcd, 0x04, 0x00])],
+        ['inlineLimit', Buffer.from([0])],
+        ['types', mp.arrayHeader(0xffffffff, 32)],
+      ]),
+    ],
+    [
+      'deep arrays as an unknown key',
+      mp.rawMap([
+        ['version', Buffer.from([1])],
+        ['fingerprint', mp.str(32, 0x30)],
+        ['name', mp.str(3)],
+        ['maxFrame', Buffer.from([0xcd, 0x04, 0x00])],
+        ['inlineLimit', Buffer.from([0])],
+        ['types', Buffer.from([0x90])],
+        ['zz', mp.deepArrays(60_000)],
+      ]),
+    ],
   ];
   for (const [name, p] of badHellos) {
     // The fingerprint is wrong in all of them (zeros), so even one the server could decode is refused.
@@ -81,7 +142,8 @@ export const bombs: Attack = async (env) => {
   // §4 says both "a CLOCK_RESPONSE payload that is not 24 [bytes] is a protocol error" and "a
   // CLOCK_RESPONSE nobody waits for is ignored": for an unsolicited one of the wrong size either
   // answer is within the text (reported in the table; the spec should settle it).
-  for (const n of [0, 23, 25]) add(`CLOCK_RESPONSE ${n} bytes, unsolicited`, true, control(Control.CLOCK_RESPONSE, 5, Buffer.alloc(n)), { goaway: ['PROTOCOL_ERROR', 'open'] });
+  for (const n of [0, 23, 25])
+    add(`CLOCK_RESPONSE ${n} bytes, unsolicited`, true, control(Control.CLOCK_RESPONSE, 5, Buffer.alloc(n)), { goaway: ['PROTOCOL_ERROR', 'open'] });
   // PING's payload is "empty" (§4) but no rule names a PING with one: either answer is within the spec.
   for (const n of [8, 60_000]) add(`PING with ${n}-byte payload`, true, control(Control.PING, 9, Buffer.alloc(n)), { goaway: ['PROTOCOL_ERROR', 'open'] });
   add('CONTROL type 0xFF07', true, control(0xff07, 0), { goaway: ['PROTOCOL_ERROR'] });

@@ -32,7 +32,10 @@ export const labelFlood: Attack = async (env) => {
   await peer.until(() => peer.frames.filter((f) => f.kind === Kind.ERROR).length >= ids, env.full ? 60_000 : 30_000);
   const errors = peer.frames.filter((f) => f.kind === Kind.ERROR);
   const codes = new Map<string, number>();
-  for (const f of errors) { const c = String((packr.unpack(f.payload) as { code?: unknown }).code); codes.set(c, (codes.get(c) ?? 0) + 1); }
+  for (const f of errors) {
+    const c = String((packr.unpack(f.payload) as { code?: unknown }).code);
+    codes.set(c, (codes.get(c) ?? 0) + 1);
+  }
   if (errors.length !== ids) failures.push(`${ids} REQUESTs got ${errors.length} ERROR answers`);
   const notUnknown = [...codes].filter(([c]) => c !== 'UNKNOWN_METHOD');
   if (notUnknown.length) failures.push(`answers other than UNKNOWN_METHOD: ${notUnknown.map(([c, n]) => `${c}×${n}`).join(', ')}`);
@@ -48,7 +51,10 @@ export const labelFlood: Attack = async (env) => {
     for (let n = 1; pinging && n < 10_000; n++) {
       const t0 = performance.now();
       if (await pinger.ping(n, 5000)) rtts.push(performance.now() - t0);
-      else { rtts.push(Infinity); break; }
+      else {
+        rtts.push(Infinity);
+        break;
+      }
       await sleep(20);
     }
   })();
@@ -60,10 +66,13 @@ export const labelFlood: Attack = async (env) => {
   const last = scrapes.at(-1)!;
   const maxScrapeMs = Math.max(...scrapes.map((s) => s.ms));
   const maxRtt = Math.max(...rtts);
-  notes.push(`series ${baseline.series} → ${last.series}; /metrics ${(baseline.bytes / 1024).toFixed(1)} → ${(last.bytes / 1024).toFixed(1)} KiB; scrape max ${maxScrapeMs.toFixed(1)} ms; other peer's PING RTT during scrapes max ${maxRtt.toFixed(1)} ms (${rtts.length} pings)`);
+  notes.push(
+    `series ${baseline.series} → ${last.series}; /metrics ${(baseline.bytes / 1024).toFixed(1)} → ${(last.bytes / 1024).toFixed(1)} KiB; scrape max ${maxScrapeMs.toFixed(1)} ms; other peer's PING RTT during scrapes max ${maxRtt.toFixed(1)} ms (${rtts.length} pings)`,
+  );
   const errSeries = metricValue(last.text, 'vsockrpc_errors_total');
   if (errSeries !== undefined) notes.push(`first vsockrpc_errors_total sample: ${errSeries}`);
-  if (last.series - baseline.series > MAX_NEW_SERIES) failures.push(`the flood added ${last.series - baseline.series} series (> ${MAX_NEW_SERIES}): a label per TYPE_ id`);
+  if (last.series - baseline.series > MAX_NEW_SERIES)
+    failures.push(`the flood added ${last.series - baseline.series} series (> ${MAX_NEW_SERIES}): a label per TYPE_ id`);
   if (maxScrapeMs > MAX_SCRAPE_MS) failures.push(`a scrape took ${maxScrapeMs.toFixed(0)} ms`);
   if (maxRtt > MAX_RTT_MS) failures.push(`another peer's PING RTT reached ${maxRtt.toFixed(0)} ms during scrapes`);
   return { sent: `${ids} REQUESTs, one per TYPE_ id 0…0xFEFF; 5 scrapes`, closeCodes, failures, notes };

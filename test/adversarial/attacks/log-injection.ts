@@ -53,5 +53,10 @@ export const logInjection: Attack = async (env) => {
   if (ctrl.length) failures.push(`server stderr has raw control characters ${ctrl.join(' ')}: ${JSON.stringify(text.slice(0, 300))}`);
   const forgedLines = text.split('\n').filter((l) => l.startsWith(FORGED_LINE));
   if (forgedLines.length) failures.push(`server stderr has ${forgedLines.length} forged line(s): ${JSON.stringify(forgedLines[0])}`);
-  return { sent: 'HELLO names with \\n, a forged "envtest server:" line, ANSI/OSC escapes, NUL, DEL, C1 (accepted, mismatched, protocol error)', closeCodes: tally(outcomes), failures, notes: [`stderr during the attack: ${JSON.stringify(text.slice(0, 400))}`] };
+  return {
+    sent: 'HELLO names with \\n, a forged "envtest server:" line, ANSI/OSC escapes, NUL, DEL, C1 (accepted, mismatched, protocol error)',
+    closeCodes: tally(outcomes),
+    failures,
+    notes: [`stderr during the attack: ${JSON.stringify(text.slice(0, 400))}`],
+  };
 };

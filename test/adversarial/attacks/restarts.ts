@@ -53,25 +53,42 @@ export async function runRestartAttack(id: number, dir: string, extra: string[],
   const d = (sum?.details ?? {}) as Record<string, unknown>;
   const unconfirmedKey = Object.keys(d).find((k) => /unconfirmed|unacked|lost/i.test(k));
   const unconfirmed = unconfirmedKey ? Number(d[unconfirmedKey]) : 0;
-  notes.push(`observer exit ${obs.code}; summary: generated ${generated}, sent ${sent}, dropped ${dropped}${unconfirmedKey ? `, ${unconfirmedKey} ${unconfirmed}` : ', no unconfirmed count'}`);
+  notes.push(
+    `observer exit ${obs.code}; summary: generated ${generated}, sent ${sent}, dropped ${dropped}${unconfirmedKey ? `, ${unconfirmedKey} ${unconfirmed}` : ', no unconfirmed count'}`,
+  );
   const lastLate = Number(finalSummary?.details?.lateBySource?.[name] ?? finalSummary?.late ?? 0);
   if (lastLate > 0) failures.push(`the last server incarnation counted ${lastLate} of the observer's (resent) events late: kept out of the timeline`);
-  notes.push(`received per server incarnation (JSONL export): ${perIncarnation.join(' + ')} = ${received}; last incarnation's summary counts ${finalSummary?.events?.bySource?.[name] ?? 'n/a'}`);
+  notes.push(
+    `received per server incarnation (JSONL export): ${perIncarnation.join(' + ')} = ${received}; last incarnation's summary counts ${finalSummary?.events?.bySource?.[name] ?? 'n/a'}`,
+  );
   if (!sum) failures.push(`observer wrote no summary (exit ${obs.code}): ${observer.stderr().slice(-300)}`);
   else {
     const base = Number.isFinite(generated) ? generated : sent;
     const lost = base - received;
     if (lost !== 0 && lost !== dropped + unconfirmed) {
-      failures.push(`silent loss: the observer generated ${base}, the servers received ${received} (lost ${lost}), but its summary accounts for ${dropped + unconfirmed} (dropped ${dropped}${unconfirmedKey ? `, ${unconfirmedKey} ${unconfirmed}` : ''})`);
+      failures.push(
+        `silent loss: the observer generated ${base}, the servers received ${received} (lost ${lost}), but its summary accounts for ${dropped + unconfirmed} (dropped ${dropped}${unconfirmedKey ? `, ${unconfirmedKey} ${unconfirmed}` : ''})`,
+      );
     }
   }
   if (peak >= MAX_PEAK_RSS_MIB) failures.push(`server peak RSS ${peak.toFixed(0)} MiB`);
   const connectMs = connects.length ? Math.max(...connects) : NaN;
   if (!(connectMs < MAX_CONNECT_MS)) failures.push(`new good peer after restart took ${connectMs} ms`);
   const row: ResultRow = {
-    id, attack: 'server kill -9 ×3 under load', sent: `3 × SIGKILL of the server while the observer sends ${count} events at 1000/s`,
-    peakRssMiB: peak, growthMiB: NaN, obsSent: sent, obsReceived: received, obsLate: lastLate, connectMs,
-    closeCodes: 'n/a (the server is killed)', pass: failures.length === 0, failures, notes, seconds: (performance.now() - started) / 1000,
+    id,
+    attack: 'server kill -9 ×3 under load',
+    sent: `3 × SIGKILL of the server while the observer sends ${count} events at 1000/s`,
+    peakRssMiB: peak,
+    growthMiB: NaN,
+    obsSent: sent,
+    obsReceived: received,
+    obsLate: lastLate,
+    connectMs,
+    closeCodes: 'n/a (the server is killed)',
+    pass: failures.length === 0,
+    failures,
+    notes,
+    seconds: (performance.now() - started) / 1000,
   };
   log(`[${id}] server kill -9 ×3: ${row.pass ? 'PASS' : 'FAIL'}${failures.length ? `\n    ${failures.join('\n    ')}` : ''}`);
   return row;

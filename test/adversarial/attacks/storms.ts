@@ -22,22 +22,24 @@ export const storms: Attack = async (env) => {
   const badOutcomes: string[] = [];
   const bad = event(TRACE_BATCH, packr.pack({ source: 'storm', events: [] }));
   let next = 0;
-  await Promise.all(Array.from({ length: 50 }, async () => {
-    while (next < badCount) {
-      const i = next++;
-      let peer: RawPeer | undefined;
-      try {
-        peer = await RawPeer.connect(env.port, attackerAddress(i));
-        peer.write(bad);
-        const e = await peer.ending(5000);
-        badOutcomes.push(e.goaway ?? (e.closed ? 'closed without GOAWAY' : 'open after 5 s'));
-      } catch (err) {
-        badOutcomes.push(`connect error: ${(err as Error).message.slice(0, 40)}`);
-      } finally {
-        peer?.destroy();
+  await Promise.all(
+    Array.from({ length: 50 }, async () => {
+      while (next < badCount) {
+        const i = next++;
+        let peer: RawPeer | undefined;
+        try {
+          peer = await RawPeer.connect(env.port, attackerAddress(i));
+          peer.write(bad);
+          const e = await peer.ending(5000);
+          badOutcomes.push(e.goaway ?? (e.closed ? 'closed without GOAWAY' : 'open after 5 s'));
+        } catch (err) {
+          badOutcomes.push(`connect error: ${(err as Error).message.slice(0, 40)}`);
+        } finally {
+          peer?.destroy();
+        }
       }
-    }
-  }));
+    }),
+  );
   const wrong = badOutcomes.filter((o) => o !== 'PROTOCOL_ERROR');
   if (wrong.length) failures.push(`bad first frame: ${wrong.length} of ${badCount} connections did not get GOAWAY PROTOCOL_ERROR (${tally(wrong)})`);
   await sleep(idleMs);
@@ -48,7 +50,11 @@ export const storms: Attack = async (env) => {
   const held: RawPeer[] = [];
   const idleOutcomes: string[] = [];
   for (let i = 0; i < idleCount; i++) {
-    try { held.push(await RawPeer.connect(env.port, attackerAddress(i), 3000)); } catch (err) { idleOutcomes.push(`connect refused/timed out`); }
+    try {
+      held.push(await RawPeer.connect(env.port, attackerAddress(i), 3000));
+    } catch (err) {
+      idleOutcomes.push(`connect refused/timed out`);
+    }
   }
   await sleep(500);
   const probes: number[] = [];

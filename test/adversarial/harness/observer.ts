@@ -17,8 +17,25 @@ export interface ClientRun {
 
 export function startClient(dir: string, port: number, name: string, count: number, rate: number, extra: string[] = []): ClientRun {
   const summaryPath = path.join(dir, `${name}.client.json`);
-  const child = spawn(process.execPath, [CLI, 'client', '--connect', `tcp://127.0.0.1:${port}`, '--name', name,
-    '--count', String(count), '--rate', String(rate), '--summary', summaryPath, ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [
+      CLI,
+      'client',
+      '--connect',
+      `tcp://127.0.0.1:${port}`,
+      '--name',
+      name,
+      '--count',
+      String(count),
+      '--rate',
+      String(rate),
+      '--summary',
+      summaryPath,
+      ...extra,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   let err = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
   const done = new Promise<number | string>((resolve) => child.once('close', (c, s) => resolve(c ?? s ?? -1)));

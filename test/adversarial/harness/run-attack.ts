@@ -44,7 +44,10 @@ export async function runAttack(env: AttackEnv, id: number, name: string, attack
     }
   })();
   let peakHwm = before?.hwmMiB ?? NaN;
-  const sampling = setInterval(() => { const m = readMem(pid); if (m) peakHwm = Math.max(peakHwm, m.hwmMiB); }, 250);
+  const sampling = setInterval(() => {
+    const m = readMem(pid);
+    if (m) peakHwm = Math.max(peakHwm, m.hwmMiB);
+  }, 250);
 
   let outcome;
   try {
@@ -103,10 +106,24 @@ export async function runAttack(env: AttackEnv, id: number, name: string, attack
   if (!(connectMs < MAX_CONNECT_MS)) failures.push(`new good peer took ${connectMs.toFixed(0)} ms ≥ ${MAX_CONNECT_MS}`);
 
   const row: ResultRow = {
-    id, attack: name, sent: outcome.sent, peakRssMiB: peakHwm, growthMiB: growth, obsSent, obsReceived, obsLate,
-    connectMs, closeCodes: outcome.closeCodes, pass: failures.length === 0, failures, notes, seconds: (performance.now() - started) / 1000,
+    id,
+    attack: name,
+    sent: outcome.sent,
+    peakRssMiB: peakHwm,
+    growthMiB: growth,
+    obsSent,
+    obsReceived,
+    obsLate,
+    connectMs,
+    closeCodes: outcome.closeCodes,
+    pass: failures.length === 0,
+    failures,
+    notes,
+    seconds: (performance.now() - started) / 1000,
   };
-  env.log(`[${id}] ${name}: ${row.pass ? 'PASS' : 'FAIL'} in ${row.seconds.toFixed(1)} s; close ${row.closeCodes}; connect ${connectMs.toFixed(1)} ms; RSS +${growth.toFixed(1)} MiB` +
-    (failures.length ? `\n    ${failures.slice(0, 8).join('\n    ')}` : ''));
+  env.log(
+    `[${id}] ${name}: ${row.pass ? 'PASS' : 'FAIL'} in ${row.seconds.toFixed(1)} s; close ${row.closeCodes}; connect ${connectMs.toFixed(1)} ms; RSS +${growth.toFixed(1)} MiB` +
+      (failures.length ? `\n    ${failures.slice(0, 8).join('\n    ')}` : ''),
+  );
   return row;
 }

@@ -51,14 +51,33 @@ export class ServerProcess {
     const tag = opts.tag ?? 'server';
     this.exportPath = path.join(opts.dir, `${tag}.jsonl`);
     this.summaryPath = path.join(opts.dir, `${tag}.summary.json`);
-    const args = [CLI, 'server', '--listen', `tcp://127.0.0.1:${opts.port}`, '--quiet', '--rate', String(opts.hostRate ?? 50),
-      '--export', this.exportPath, '--summary', this.summaryPath, '--metrics', '127.0.0.1:0', ...(opts.extra ?? [])];
+    const args = [
+      CLI,
+      'server',
+      '--listen',
+      `tcp://127.0.0.1:${opts.port}`,
+      '--quiet',
+      '--rate',
+      String(opts.hostRate ?? 50),
+      '--export',
+      this.exportPath,
+      '--summary',
+      this.summaryPath,
+      '--metrics',
+      '127.0.0.1:0',
+      ...(opts.extra ?? []),
+    ];
     this.child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
     this.child.stderr!.on('data', (d: Buffer) => {
       this.stderrBuf = Buffer.concat([this.stderrBuf, d]);
       this.metricsUrl ??= /metrics at (http:\/\/\S+\/metrics)/.exec(this.stderrBuf.toString('latin1'))?.[1];
     });
-    this.exited = new Promise((resolve) => this.child.once('close', (code, sig) => { this.exitCode = code ?? sig ?? -1; resolve(this.exitCode); }));
+    this.exited = new Promise((resolve) =>
+      this.child.once('close', (code, sig) => {
+        this.exitCode = code ?? sig ?? -1;
+        resolve(this.exitCode);
+      }),
+    );
   }
 
   get pid(): number {
@@ -101,9 +120,19 @@ export class ServerProcess {
 export function tcpAccepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect({ host: '127.0.0.1', port });
-    const t = setTimeout(() => { s.destroy(); resolve(false); }, 2000);
-    s.once('connect', () => { clearTimeout(t); s.destroy(); resolve(true); });
-    s.once('error', () => { clearTimeout(t); resolve(false); });
+    const t = setTimeout(() => {
+      s.destroy();
+      resolve(false);
+    }, 2000);
+    s.once('connect', () => {
+      clearTimeout(t);
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => {
+      clearTimeout(t);
+      resolve(false);
+    });
   });
 }
 

@@ -52,5 +52,10 @@ export interface ResultRow {
 export function tally(items: Iterable<string>): string {
   const m = new Map<string, number>();
   for (const i of items) m.set(i, (m.get(i) ?? 0) + 1);
-  return [...m].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k}×${v}`).join(', ') || '-';
+  return (
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, v]) => `${k}×${v}`)
+      .join(', ') || '-'
+  );
 }

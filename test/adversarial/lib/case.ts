@@ -61,7 +61,11 @@ export async function runCase(port: number, index: number, spec: CaseSpec, timeo
       await p.until(() => p.frames.some((f) => f.kind === Kind.ERROR && f.id === e.id) || p.goaway !== undefined, timeoutMs);
       const ef = p.frames.find((f) => f.kind === Kind.ERROR && f.id === e.id);
       let code = '';
-      try { code = ef ? String((packr.unpack(ef.payload) as { code?: unknown }).code) : ''; } catch { code = '<undecodable>'; }
+      try {
+        code = ef ? String((packr.unpack(ef.payload) as { code?: unknown }).code) : '';
+      } catch {
+        code = '<undecodable>';
+      }
       const alive = !p.goaway && (await p.ping(nonce++, timeoutMs));
       const outcome = ef ? `ERROR ${code}${alive ? '' : `, then ${describeEnd(p)}`}` : `no ERROR (${describeEnd(p)})`;
       return { name: spec.name, outcome, ok: !!ef && e.error.includes(code) && alive };
@@ -80,11 +84,13 @@ export async function runCase(port: number, index: number, spec: CaseSpec, timeo
 export async function runCases(port: number, specs: CaseSpec[], concurrency = 4, timeoutMs = 5000): Promise<CaseResult[]> {
   const out: CaseResult[] = new Array(specs.length);
   let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < specs.length) {
-      const i = next++;
-      out[i] = await runCase(port, i, specs[i]!, timeoutMs);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < specs.length) {
+        const i = next++;
+        out[i] = await runCase(port, i, specs[i]!, timeoutMs);
+      }
+    }),
+  );
   return out;
 }

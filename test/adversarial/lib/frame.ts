@@ -8,8 +8,13 @@ export const Kind = { CONTROL: 0, EVENT: 1, REQUEST: 2, RESPONSE: 3, ERROR: 4 } 
 
 /** Reserved control TYPE_ ids, PROTOCOL.md §4. */
 export const Control = {
-  HELLO: 0xff00, PING: 0xff01, PONG: 0xff02, CANCEL: 0xff03, GOAWAY: 0xff04,
-  CLOCK_REQUEST: 0xff05, CLOCK_RESPONSE: 0xff06,
+  HELLO: 0xff00,
+  PING: 0xff01,
+  PONG: 0xff02,
+  CANCEL: 0xff03,
+  GOAWAY: 0xff04,
+  CLOCK_REQUEST: 0xff05,
+  CLOCK_RESPONSE: 0xff06,
 } as const;
 
 export const HEADER_BYTES = 12;

@@ -5,8 +5,16 @@
  */
 
 const u8 = (n: number) => Buffer.from([n & 0xff]);
-const be16 = (n: number) => { const b = Buffer.alloc(2); b.writeUInt16BE(n & 0xffff); return b; };
-const be32 = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32BE(n >>> 0); return b; };
+const be16 = (n: number) => {
+  const b = Buffer.alloc(2);
+  b.writeUInt16BE(n & 0xffff);
+  return b;
+};
+const be32 = (n: number) => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n >>> 0);
+  return b;
+};
 
 /** A str of `len` bytes of 'A' with the smallest header that fits (fixstr/str8/16/32). */
 export function str(len: number, fill = 0x41): Buffer {

@@ -40,13 +40,21 @@ export class RawPeer {
   private readonly reader = new FrameReader();
   private waiters: (() => void)[] = [];
 
-  private constructor(readonly socket: net.Socket, readonly t0: number) {
+  private constructor(
+    readonly socket: net.Socket,
+    readonly t0: number,
+  ) {
     socket.on('data', (chunk: Buffer) => {
       for (const f of this.reader.push(chunk)) this.onFrame(f);
       this.wake();
     });
-    socket.on('error', (e) => { this.error = e; });
-    socket.on('close', () => { this.closed = true; this.wake(); });
+    socket.on('error', (e) => {
+      this.error = e;
+    });
+    socket.on('close', () => {
+      this.closed = true;
+      this.wake();
+    });
   }
 
   /** Connects from `localAddress` (127.0.0.x) to 127.0.0.1:port. Rejects on connect failure. */
@@ -54,16 +62,30 @@ export class RawPeer {
     return new Promise((resolve, reject) => {
       const t0 = performance.now();
       const s = net.connect({ host: '127.0.0.1', port, localAddress });
-      const timer = setTimeout(() => { s.destroy(); reject(new Error(`connect from ${localAddress} timed out`)); }, timeoutMs);
-      s.once('connect', () => { clearTimeout(timer); s.removeAllListeners('error'); resolve(new RawPeer(s, t0)); });
-      s.once('error', (e) => { clearTimeout(timer); reject(e); });
+      const timer = setTimeout(() => {
+        s.destroy();
+        reject(new Error(`connect from ${localAddress} timed out`));
+      }, timeoutMs);
+      s.once('connect', () => {
+        clearTimeout(timer);
+        s.removeAllListeners('error');
+        resolve(new RawPeer(s, t0));
+      });
+      s.once('error', (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
     });
   }
 
   private onFrame(f: Frame): void {
     this.frames.push(f);
     if (f.kind === Kind.CONTROL && f.type === Control.HELLO && !this.hello) {
-      try { this.hello = packr.unpack(f.payload) as ServerHello; } catch { /* a bad server HELLO shows as hello undefined */ }
+      try {
+        this.hello = packr.unpack(f.payload) as ServerHello;
+      } catch {
+        /* a bad server HELLO shows as hello undefined */
+      }
     }
     if (f.kind === Kind.CONTROL && f.type === Control.GOAWAY && !this.goaway) {
       try {
@@ -90,7 +112,10 @@ export class RawPeer {
       if (left <= 0) return false;
       await new Promise<void>((r) => {
         const t = setTimeout(r, Math.min(left, 200));
-        this.waiters.push(() => { clearTimeout(t); r(); });
+        this.waiters.push(() => {
+          clearTimeout(t);
+          r();
+        });
       });
     }
     return true;

@@ -110,7 +110,15 @@ export function echoRoundTrip(socket, total, chunk, { hash = true } = {}) {
     });
     socket.once('end', () => {
       const seconds = (performance.now() - t0) / 1000;
-      resolve({ bytes: total, received, seconds, mbps: (received * 8) / 1e6 / seconds, MBps: received / 1e6 / seconds, sentSha: sent.digest('hex'), recvSha: recv.digest('hex') });
+      resolve({
+        bytes: total,
+        received,
+        seconds,
+        mbps: (received * 8) / 1e6 / seconds,
+        MBps: received / 1e6 / seconds,
+        sentSha: sent.digest('hex'),
+        recvSha: recv.digest('hex'),
+      });
     });
     socket.once('error', reject);
     // A handful of distinct chunks, reused: generating 100 MB of randomness would dominate.

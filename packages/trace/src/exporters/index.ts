@@ -3,13 +3,7 @@
  *
  * @packageDocumentation
  */
-export {
-  StreamExporter,
-  jsonWithBigints,
-  type TraceExporter,
-  type ExporterStats,
-  type StreamExporterOptions,
-} from './base.js';
+export { StreamExporter, jsonWithBigints, type TraceExporter, type ExporterStats, type StreamExporterOptions } from './base.js';
 export { ConsoleExporter, type ConsoleExporterOptions } from './console.js';
 export { JsonlExporter, eventToJsonLine, parseJsonLine, type JsonlExporterOptions } from './jsonl.js';
 export { PerfettoExporter, nsToMicrosString, type PerfettoExporterOptions } from './perfetto.js';

@@ -100,15 +100,9 @@ export class PerfettoExporter extends StreamExporter {
       if (e.text !== undefined) args += `,"text":${JSON.stringify(e.text)}`;
       if (e.fields !== undefined) args += `,"fields":${jsonWithBigints(e.fields)}`;
       args += '}';
-      const head =
-        `{"name":${JSON.stringify(e.text ?? e.kind)},"cat":${JSON.stringify(e.kind)}` +
-        `,"ts":${nsToMicrosString(e.ts)},"pid":${pid},"tid":${pid}`;
+      const head = `{"name":${JSON.stringify(e.text ?? e.kind)},"cat":${JSON.stringify(e.kind)}` + `,"ts":${nsToMicrosString(e.ts)},"pid":${pid},"tid":${pid}`;
       const dur = durationOf(e);
-      parts.push(
-        dur === undefined
-          ? `${head},"ph":"i","s":"t","args":${args}}`
-          : `${head},"ph":"X","dur":${nsToMicrosString(dur)},"args":${args}}`,
-      );
+      parts.push(dur === undefined ? `${head},"ph":"i","s":"t","args":${args}}` : `${head},"ph":"X","dur":${nsToMicrosString(dur)},"args":${args}}`);
     }
     const chunk = (this.#needComma ? ',\n' : '') + parts.join(',\n');
     if (this.tryWrite(chunk, events.length)) {
