@@ -122,7 +122,7 @@ export class Suite {
     const md = markdownReport(rows, `Adversarial suite (issue 11): ${FULL ? 'full' : 'short'} run`, [
       `${new Date().toISOString()}, node ${process.version}, ${os.cpus().length} CPUs. Server: \`envtest server --listen tcp://127.0.0.1:PORT --quiet --rate 50 --export … --summary … --metrics 127.0.0.1:0\`.`,
       `Attackers connect from 127.0.0.2–9, good peers from 127.0.0.1. Server deadline flags found in --help: ${this.deadline.found.join(' ') || 'none'}; passed: ${this.deadline.flags.join(' ') || 'none (defaults)'}.`,
-      "RSS from /proc/PID/status (VmHWM peak since start; growth = VmRSS after the attack settled − before). Observer = a real `envtest client`; received = its events in the server's JSONL export (late events are kept out of it).",
+      "RSS from /proc/PID/status (VmHWM peak since start; growth = VmRSS after the attack settled − before). Observer = a real `envtest client`; received = its events in the server's JSONL export (a late event is written there too, marked late; late = the server's count).",
     ]);
     const file = FULL ? path.join(ROOT, 'test/adversarial/results/REPORT.md') : path.join(ROOT, 'test-results/adversarial-short.md');
     mkdirSync(path.dirname(file), { recursive: true });
