@@ -10,6 +10,9 @@
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { createTraceAgent, type TraceAgent } from '@vsock-rpc/trace';
 import { ack, type HookBatch } from '../channel.js';
+
+/** Longest wait for the server's acknowledgements on exit (see the comment at close()). */
+const ACK_WAIT_MS = 35_000;
 import { EnvtestError } from '../errors.js';
 
 /** Configuration of the client's connect thread. */
@@ -26,6 +29,13 @@ export interface ClientConnectConfig {
 const cfg = workerData as ClientConnectConfig;
 const parent = parentPort!;
 
+// The main thread stops the first connection when it gives up waiting (connect-wait.ts).
+const connectAbort = new AbortController();
+const onAbortConnect = (m: { type: string }) => {
+  if (m.type === 'abortConnect') connectAbort.abort();
+};
+parent.on('message', onAbortConnect);
+
 let agent: TraceAgent;
 try {
   agent = await createTraceAgent({
@@ -37,6 +47,7 @@ try {
     // resent after a reconnect); the rest are counted as dropped.
     maxBuffered: 200_000,
     connectTimeoutMs: Math.min(5000, cfg.connectTimeoutMs),
+    signal: connectAbort.signal,
     logger: { warn: (m: string) => process.stderr.write(`envtest client: ${m}\n`) },
   });
 } catch (err) {
@@ -44,6 +55,7 @@ try {
   process.exit(1); // ends this thread only
 }
 
+parent.off('message', onAbortConnect);
 parent.postMessage({ type: 'ready', clock: agent.stats().clock });
 
 let finishing = false;
@@ -74,8 +86,10 @@ async function finish(): Promise<void> {
     error = (err as Error).message;
   }
   // close() waits (bounded) for the server's acks: after it, every event is acknowledged,
-  // dropped or unconfirmed, exactly (TraceAgentStats).
-  await agent.close(5000).catch(() => {});
+  // dropped or unconfirmed, exactly (TraceAgentStats). A server acks an event once its merge has
+  // released it, which can take up to its lateness bound (a slow guest's server may run with
+  // --lateness-ms 30000): the wait covers that. It ends at once when everything is acknowledged.
+  await agent.close(ACK_WAIT_MS).catch(() => {});
   parent.postMessage({ type: 'stopped', stats: { ...agent.stats(), connects: agent.engine.connectCount }, error });
   cfg.port.removeAllListeners('message');
   cfg.port.unref();

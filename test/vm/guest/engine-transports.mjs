@@ -233,8 +233,9 @@ async function exercise(serverEngine, connectAddress) {
       eventTransports: [...eventTransports],
       callsOk: responses.filter(Boolean).length,
       reverseCallsOk: reverse.filter(Boolean).length,
-      serverPeer: { transport: ctx.transport, cid: ctx.cid ?? null, address: ctx.address, name: ctx.name },
-      clientPeer: cp ? { transport: cp.transport, cid: cp.cid ?? null, address: cp.address, name: cp.name } : null,
+      // Addresses are TransportAddress objects: reported as a human reads them, through the one formatter.
+      serverPeer: { transport: ctx.transport, cid: ctx.cid ?? null, address: vsock.formatAddress(ctx.address), name: ctx.name },
+      clientPeer: cp ? { transport: cp.transport, cid: cp.cid ?? null, address: vsock.formatAddress(cp.address), name: cp.name } : null,
       connects: client.connectCount,
       connectMs,
       eventsMs,

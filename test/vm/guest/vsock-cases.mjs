@@ -146,7 +146,7 @@ await runCase('vsock-defaults', async () => {
     (s) => (s.destroy(), 'connected'),
     (e) => e.name,
   );
-  return { address, anyIs: VMADDR_CID_ANY, echo, echo2, afterClose: after, peer: c.peer, accepted };
+  return { address, anyIs: VMADDR_CID_ANY, echo, echo2, afterClose: after, peer: { ...c.peer, address: vsock.formatAddress(c.peer.address) }, accepted };
 });
 
 // A worker terminated while its vsock listener is open: the addon's env cleanup hook must
