@@ -24,11 +24,18 @@ import {
   MAX_TYPE_ID,
   PROTOCOL_VERSION,
   RESERVED_ID_MIN,
+  DEFAULT_MAX_STREAMS,
+  DEFAULT_STREAM_WINDOW,
   decodeErrorPayload,
+  decodeWindow,
   encodeErrorPayload,
+  encodeWindow,
   type Frame,
+  type MethodEntry,
+  type StreamEntry,
 } from '@vsock-rpc/wire';
 import { exampleRegistry } from '@vsock-rpc/wire/examples';
+import { streamExampleRegistry } from './interop/stream-registry.js';
 
 const protocolPath = fileURLToPath(new URL('../PROTOCOL.md', import.meta.url));
 const doc = readFileSync(protocolPath, 'utf8');
@@ -84,9 +91,9 @@ function tableRows(text: string): string[][] {
   );
 }
 
-function decodeFrames(bytes: Buffer): Frame[] {
+function decodeFrames(bytes: Buffer, streams = false): Frame[] {
   const frames: Frame[] = [];
-  const dec = new FrameDecoder((f) => frames.push(f));
+  const dec = new FrameDecoder((f) => frames.push(f), { streams });
   dec.push(bytes);
   dec.end();
   return frames;
@@ -166,12 +173,78 @@ describe('PROTOCOL.md §10 worked examples', () => {
   });
 });
 
+describe('PROTOCOL.md §11 streams: worked examples', () => {
+  const streamCodec = new Codec(streamExampleRegistry);
+  const lines = streamExampleRegistry.stream('lines');
+  const shape = (e: StreamEntry) => ({ ...e, kind: 'method' }) as unknown as MethodEntry;
+
+  it("the stream registry's canonical JSON, byte count and fingerprint are the spec's", () => {
+    const blocks = [...doc.matchAll(/^```json stream-registry\n([\s\S]*?)\n^```$/gm)];
+    expect(blocks).toHaveLength(1);
+    const text = blocks[0]![1]!;
+    expect(text).toBe(streamExampleRegistry.canonicalJson);
+    const s11 = flat(section('## 11. Streams'));
+    expect(s11).toContain(`(${Buffer.byteLength(text)} bytes)`);
+    expect(s11).toContain(`fingerprint \`${streamExampleRegistry.fingerprint}\``);
+  });
+
+  it('a registry without streams fingerprints as before streams existed', () => {
+    // The §10 block and fingerprint are checked above: exampleRegistry has no streams.
+    expect(exampleRegistry.summary.every((s) => s.kind !== 'stream')).toBe(true);
+    expect(exampleRegistry.canonicalJson).not.toContain('"stream"');
+  });
+
+  it('OPEN of lines { n: 2 }, stream 1, deadline 1000 ms, END', () => {
+    const enc = new FrameEncoder();
+    enc.push(Kind.OPEN, lines.id, 1, streamCodec.encodeMethod(shape(lines), 'request', { n: 2 }), 1000, Flags.END);
+    expect(Buffer.concat(enc.take()).toString('hex')).toBe(hexBlock('stream-open').toString('hex'));
+    const [f] = decodeFrames(hexBlock('stream-open'), true);
+    expect([f!.kind, f!.type, f!.id, f!.flags, f!.deadlineMs]).toEqual([Kind.OPEN, 200, 1, Flags.DEADLINE | Flags.END, 1000]);
+  });
+
+  it('two DATA frames, the second with END', () => {
+    const enc = new FrameEncoder();
+    enc.push(Kind.DATA, 200, 1, streamCodec.encodeMethod(shape(lines), 'response', { i: 0, text: 'a' }));
+    enc.push(Kind.DATA, 200, 1, streamCodec.encodeMethod(shape(lines), 'response', { i: 1, text: 'b' }), undefined, Flags.END);
+    expect(Buffer.concat(enc.take()).toString('hex')).toBe(hexBlock('stream-data').toString('hex'));
+    const frames = decodeFrames(hexBlock('stream-data'), true);
+    expect(frames.map((f) => [f.kind, f.flags])).toEqual([
+      [Kind.DATA, 0],
+      [Kind.DATA, Flags.END],
+    ]);
+    expect(streamCodec.decodeMethod(shape(lines), 'response', frames[1]!.payload)).toEqual({ i: 1, text: 'b' });
+  });
+
+  it('WINDOW of 65 536 and RESET CANCELLED', () => {
+    const enc = new FrameEncoder();
+    enc.push(Kind.WINDOW, 200, 1, encodeWindow(65536));
+    expect(Buffer.concat(enc.take()).toString('hex')).toBe(hexBlock('stream-window').toString('hex'));
+    expect(decodeWindow(decodeFrames(hexBlock('stream-window'), true)[0]!.payload)).toBe(65536);
+    enc.push(Kind.RESET, 200, 1, encodeErrorPayload({ code: 'CANCELLED', message: 'bye' }));
+    expect(Buffer.concat(enc.take()).toString('hex')).toBe(hexBlock('stream-reset').toString('hex'));
+  });
+
+  it('without the feature, the stream kinds and END are BAD_KIND / BAD_FLAGS, as in every version-1 peer', () => {
+    expect(() => decodeFrames(hexBlock('stream-window'))).toThrow(/kind 7/);
+    const s2 = flat(section('### Kinds'));
+    expect(s2).toContain(`A kind above ${Kind.ERROR} is a protocol error`);
+    expect(s2).toContain(`a kind above ${Kind.RESET} is`);
+  });
+
+  it('the HELLO defaults of §5 are the constants', () => {
+    const s5 = flat(section('## 5. Handshake'));
+    expect(s5).toContain(`default ${DEFAULT_STREAM_WINDOW.toLocaleString('en').replace(/,/g, ' ')}`);
+    expect(s5).toContain(`default ${DEFAULT_MAX_STREAMS}`);
+  });
+});
+
 describe('PROTOCOL.md tables and numbers equal src/constants.ts', () => {
   it('kinds', () => {
     const rows = tableRows(section('### Kinds'));
     const kinds = Object.fromEntries(rows.map((r) => [r[1]!, Number(r[0])]));
     expect(kinds).toEqual({ ...Kind });
     expect(flat(section('### Kinds'))).toContain(`A kind above ${Kind.ERROR} is a protocol error`);
+    expect(flat(section('### Kinds'))).toContain(`a kind above ${Kind.RESET} is`);
   });
 
   it('flags', () => {

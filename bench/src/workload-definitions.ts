@@ -11,6 +11,7 @@ import { rawPingPong, rawPipelined } from './baselines/raw-pingpong.js';
 import { vsockRpcBandwidth, vsockRpcEvents } from './vsock-rpc/vsock-rpc-oneway.js';
 import { vsockRpcConcurrent, vsockRpcLatency } from './vsock-rpc/vsock-rpc-calls.js';
 import { vsockRpcBoundedMemory } from './vsock-rpc/vsock-rpc-memory.js';
+import { vsockRpcStream } from './vsock-rpc/vsock-rpc-stream.js';
 import { CLOCK_LOAD_RATE, clockVariants } from './vsock-rpc/clock-variants.js';
 import { codecVariants } from './vsock-rpc/codec-variants.js';
 import { VSOCK_CHUNK, vsockVariants } from './vsock-rpc/vsock-variants.js';
@@ -51,6 +52,16 @@ function bandwidth(name: string, chunkBytes: number, label: string): Workload<'r
       quick: { count: Math.ceil((4 * 1024 ** 3) / chunkBytes), seconds: 0.2, warmup: Math.ceil((4 * 1024 ** 2) / chunkBytes) },
     },
     variants: [rawBandwidth(chunkBytes), vsockRpcBandwidth(chunkBytes)],
+  };
+}
+
+/** A stream of chunks (PROTOCOL.md §11) against the raw socket and the event path, same run. */
+function streamBandwidth(name: string, chunkBytes: number, label: string): Workload<'rate'> {
+  return {
+    ...bandwidth(name, chunkBytes, label),
+    title: `Stream of ${label} chunks`,
+    description: `One vsock-rpc stream carrying ${label} chunks one way with credit-based flow control, next to the raw socket and to the same chunks as events; MB/s is 10^6 bytes per second at the receiver, warm-up excluded.`,
+    variants: [rawBandwidth(chunkBytes), vsockRpcBandwidth(chunkBytes), vsockRpcStream(chunkBytes)],
   };
 }
 
@@ -166,6 +177,7 @@ export const workloads: readonly AnyWorkload[] = [
   events,
   bandwidth('bandwidth-64k', 64 * 1024, '64 KiB'),
   bandwidth('bandwidth-1m', 1024 * 1024, '1 MiB'),
+  streamBandwidth('stream-64k', 64 * 1024, '64 KiB'),
   latency,
   concurrent,
   memory,

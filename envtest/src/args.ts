@@ -3,6 +3,7 @@
  * command, and value checks that say what was wrong.
  */
 import { parseArgs } from 'node:util';
+import { parseAddress, type TransportAddress } from '@vsock-rpc/vsock';
 import { EnvtestError } from './errors.js';
 
 /** A mistake on the command line (code `ERR_USAGE`): the CLI prints the message and exits with code 2. */
@@ -66,7 +67,7 @@ export function parseCommand(spec: CommandSpec, argv: readonly string[]): Parsed
   const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = { help: { type: 'boolean', short: 'h' } };
   for (const [name, o] of Object.entries(spec.options)) options[name] = o.short ? { type: o.type, short: o.short } : { type: o.type };
   try {
-    const { values, positionals } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: true });
+    const { values, positionals } = parseArgs({ args: joinNegativeValues(argv, options), options, strict: true, allowPositionals: true });
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`, spec.name);
     return values as ParsedValues;
   } catch (err) {
@@ -76,6 +77,33 @@ export function parseCommand(spec: CommandSpec, argv: readonly string[]): Parsed
     const msg = (err as Error).message.split('. ')[0]!.replace(/\.$/, '');
     throw new UsageError(msg, spec.name);
   }
+}
+
+/**
+ * `--name -5` → `--name=-5` (and `-x -5` → `-x-5`) for options that take a value: parseArgs
+ * refuses a value starting with a dash as "ambiguous", but a negative number is never an option.
+ */
+function joinNegativeValues(argv: readonly string[], options: Record<string, { type: 'string' | 'boolean'; short?: string }>): string[] {
+  const takesValue = new Set<string>();
+  for (const [name, o] of Object.entries(options)) {
+    if (o.type !== 'string') continue;
+    takesValue.add(`--${name}`);
+    if (o.short) takesValue.add(`-${o.short}`);
+  }
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
+    const next = argv[i + 1];
+    if (takesValue.has(a) && next !== undefined && /^-(\d|\.\d)/.test(next)) {
+      out.push(a.startsWith('--') ? `${a}=${next}` : `${a}${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
 }
 
 /** A number option: finite, within [min, max]; `undefined` when absent. */
@@ -103,6 +131,24 @@ export function bigintOpt(values: ParsedValues, name: string): bigint | undefine
 export function stringOpt(values: ParsedValues, name: string): string | undefined {
   const v = values[name];
   return typeof v === 'string' ? v : undefined;
+}
+
+/**
+ * An address option (`vsock://CID:PORT`, `unix:///path`, `tcp://host:port`, `hybrid:///path:PORT`),
+ * checked here so that a malformed one is a usage error at once, never a connection failure.
+ */
+export function addressOpt(values: ParsedValues, name: string, fallback: string): { text: string; address: TransportAddress } {
+  const text = stringOpt(values, name) ?? fallback;
+  try {
+    return { text, address: parseAddress(text) };
+  } catch (err) {
+    // The transport's message lists every accepted form on lines of its own: one line here.
+    const why = (err as Error).message
+      .split('\n')[0]!
+      .replace(/\. Accepted forms:.*$/, '')
+      .replace(/^Invalid transport address "[^"]*": /, '');
+    throw new UsageError(`--${name} '${text}' is not an address: ${why} (use vsock://CID:PORT, unix:///path, tcp://HOST:PORT or hybrid:///path:PORT)`);
+  }
 }
 
 /** `HOST:PORT` (or `:PORT`, `PORT`) of --metrics. */

@@ -3,7 +3,7 @@
  * The `envtest` command: `envtest server`, `envtest client`, `envtest demo`. Parses the command
  * line, wires SIGINT/SIGTERM to a clean shutdown, sets the exit code (0 ok, 1 failure, 2 usage).
  */
-import { bigintOpt, cidListOpt, helpText, hostPortOpt, numberOpt, parseCommand, stringOpt, UsageError, type CommandSpec } from './args.js';
+import { addressOpt, bigintOpt, cidListOpt, helpText, hostPortOpt, numberOpt, parseCommand, stringOpt, UsageError, type CommandSpec } from './args.js';
 import { clientSpec, defaultClientName, DEFAULT_CONNECT, runClient } from './commands/client.js';
 import { demoSpec, runDemo } from './commands/demo.js';
 import { DEFAULT_LISTEN, runServer, serverSpec } from './commands/server.js';
@@ -71,9 +71,11 @@ async function main(argv: string[]): Promise<number> {
       const allowCids = cidListOpt(v, 'allow-cid');
       const limits = hostLimitsFromArgs(v);
       const quiet = v['quiet'] === true;
+      const listen = addressOpt(v, 'listen', DEFAULT_LISTEN).text;
+      const rate = numberOpt(v, 'rate', { min: 0, max: 1e6 }) ?? 200;
       const summary = await runServer({
-        listen: stringOpt(v, 'listen') ?? DEFAULT_LISTEN,
-        rate: numberOpt(v, 'rate', { min: 0, max: 1e6 }) ?? 200,
+        listen,
+        rate,
         durationS,
         limits,
         latenessNs: BigInt(Math.round(latenessMs * 1e6)),
@@ -97,13 +99,18 @@ async function main(argv: string[]): Promise<number> {
       const summaryPath = stringOpt(v, 'summary');
       const name = stringOpt(v, 'name') ?? defaultClientName();
       if (name.length === 0 || name.length > 256) throw new UsageError('--name must be 1..256 characters', 'client');
+      const connect = addressOpt(v, 'connect', DEFAULT_CONNECT).text;
+      const connectTimeoutS = numberOpt(v, 'connect-timeout', { min: 0, max: 86_400 }) ?? 30;
+      const rate = numberOpt(v, 'rate', { min: 0.001, max: 1e6 }) ?? 200;
+      const clockSkewNs = bigintOpt(v, 'clock-skew-ns') ?? 0n;
       const summary = await runClient({
-        connect: stringOpt(v, 'connect') ?? DEFAULT_CONNECT,
+        connect,
+        connectTimeoutS,
         name,
         count,
-        rate: numberOpt(v, 'rate', { min: 0.001, max: 1e6 }) ?? 200,
+        rate,
         durationS,
-        clockSkewNs: bigintOpt(v, 'clock-skew-ns') ?? 0n,
+        clockSkewNs,
         signal: shutdownSignal(),
         ...(summaryPath !== undefined ? { summaryPath } : {}),
       });
@@ -113,10 +120,12 @@ async function main(argv: string[]): Promise<number> {
     default: {
       const exportPath = stringOpt(v, 'export');
       const summaryPath = stringOpt(v, 'summary');
+      const clients = numberOpt(v, 'clients', { min: 1, max: 64, integer: true }) ?? 3;
+      const rate = numberOpt(v, 'rate', { min: 0.001, max: 1e5 }) ?? 20;
       await runDemo({
-        clients: numberOpt(v, 'clients', { min: 1, max: 64, integer: true }) ?? 3,
+        clients,
         durationS: v['duration'] === undefined ? 10 : durationS,
-        rate: numberOpt(v, 'rate', { min: 0.001, max: 1e5 }) ?? 20,
+        rate,
         signal: shutdownSignal(),
         ...(exportPath !== undefined ? { exportPath } : {}),
         ...(summaryPath !== undefined ? { summaryPath } : {}),
@@ -132,9 +141,9 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     if (err instanceof UsageError) {
-      process.stderr.write(`envtest: ${err.message}\n`);
+      // One line: what was wrong, and where the options are.
       const cmd = err.command ?? current;
-      process.stderr.write(cmd ? `Run 'envtest ${cmd} --help' for its options.\n` : `Run 'envtest --help' for the commands.\n`);
+      process.stderr.write(`envtest: ${err.message} (see 'envtest ${cmd ? `${cmd} ` : ''}--help')\n`);
       process.exitCode = 2;
     } else {
       process.stderr.write(`envtest: ${(err as Error).message ?? String(err)}\n`);

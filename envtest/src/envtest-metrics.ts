@@ -12,6 +12,8 @@ export interface EnvtestMetricSources {
   dropped: () => Record<string, number>;
   /** Events written by the --export exporter. */
   exported: () => number;
+  /** Sources whose per-source series exist from the start, at 0 (the host's own). */
+  always?: readonly string[];
 }
 
 /** Names of the metrics, for the dashboard and the tests. */
@@ -44,10 +46,9 @@ export function envtestRegistry(src: EnvtestMetricSources): Registry {
   const counterFrom = (read: (s: TimelineStats['bySource'][string]) => number) =>
     function (this: Counter) {
       this.reset();
-      for (const [source, st] of Object.entries(src.timeline().bySource)) {
-        const v = read(st);
-        if (v > 0) this.inc({ source }, v);
-      }
+      // Every known source has its series from the start, at 0: a dashboard shows 0, not "No data".
+      for (const source of src.always ?? []) this.inc({ source }, 0);
+      for (const [source, st] of Object.entries(src.timeline().bySource)) this.inc({ source }, read(st));
     };
   new Counter({
     name: 'envtest_events_total',

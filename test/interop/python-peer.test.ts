@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClientEngine, RpcError, ServerEngine } from '@vsock-rpc/engine';
 import { exampleRegistry } from '@vsock-rpc/wire/examples';
+import { streamExampleRegistry } from './stream-registry.js';
 
 type Reg = typeof exampleRegistry;
 type Step = Record<string, any> & { step: string };
@@ -369,5 +370,29 @@ describe('a Python peer written from PROTOCOL.md alone', () => {
     } finally {
       await closing.close(100).catch(() => {});
     }
+  });
+});
+
+describe('the Python peer opens and consumes a stream with credit (PROTOCOL.md §11)', () => {
+  let server: ServerEngine<typeof streamExampleRegistry>;
+  let sock: string;
+  beforeAll(async () => {
+    sock = sockPath('stream');
+    server = await ServerEngine.listen(`unix://${sock}`, { registry: streamExampleRegistry, name: 'ts-stream-server', logger: null });
+    server.handleStream('lines', async function* (req) {
+      for (let i = 0; i < req.n; i++) yield { i, text: `line ${i}` };
+    });
+  });
+  afterAll(async () => {
+    await server?.close(500);
+  });
+
+  it('500 responses through a 1 KiB window: every one in order, WINDOWs granted, no frame beyond credit', async () => {
+    const { steps, code, stderr } = await runPeer('stream', sock, '--n', '500', '--window', '1024');
+    const s = steps.get('stream');
+    expect(s, stderr).toBeDefined();
+    expect(s).toMatchObject({ ok: true, items: 500, inOrder: true, violations: 0, end: true, reset: null, last: { i: 499, text: 'line 499' } });
+    expect(s!.windows).toBeGreaterThan(10); // the server had to wait for our credit, many times
+    expect(code).toBe(0);
   });
 });

@@ -15,6 +15,7 @@ const peers: Record<string, () => Promise<PeerModule>> = {
   'vsock-rpc-oneway': () => import('./vsock-rpc-oneway-peer.js'),
   'vsock-rpc-calls': () => import('./vsock-rpc-calls-peer.js'),
   'vsock-rpc-memory': () => import('./vsock-rpc-memory-peer.js'),
+  'vsock-rpc-stream': () => import('./vsock-rpc-stream-peer.js'),
   clock: () => import('./clock-peer.js'),
 };
 

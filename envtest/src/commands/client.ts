@@ -5,8 +5,11 @@
 import { hostname } from 'node:os';
 import { MessageChannel } from 'node:worker_threads';
 import type { TraceAgentStats } from '@vsock-rpc/trace';
+import { toAddress } from '@vsock-rpc/vsock';
 import type { CommandSpec } from '../args.js';
+import { watchConnect } from '../connect-wait.js';
 import { EnvtestError } from '../errors.js';
+import { checkOutputPath } from '../output-paths.js';
 import { summaryClock, writeSummary, type Summary } from '../summary.js';
 import { WorkerHandle, within } from '../worker-handle.js';
 
@@ -26,6 +29,11 @@ export interface ClientOptions {
   /** Shift this guest's clock (to see the conversion at work on one machine). */
   clockSkewNs: bigint;
   summaryPath?: string;
+  /**
+   * How long to wait for the server, s (default 30; 0: one attempt). Each retry prints a line
+   * through `log`; refused or missing is retried, anything else fails at once.
+   */
+  connectTimeoutS?: number;
   /** Stops the client (SIGINT/SIGTERM): the hook stops, what it made is flushed. */
   signal?: AbortSignal;
   log?: (line: string) => void;
@@ -53,13 +61,22 @@ export const clientSpec: CommandSpec = {
     count: { type: 'string', value: 'N', help: 'stop after N events (default: no limit)' },
     rate: { type: 'string', value: 'R', help: 'events per second, at random intervals (default 200)' },
     duration: { type: 'string', value: 'S', help: 'stop after S seconds (default: no limit)' },
-    'clock-skew-ns': { type: 'string', value: 'N', help: "shift this client's clock by N ns (default 0): the host still sees host time" },
+    'connect-timeout': {
+      type: 'string',
+      value: 'S',
+      help: 'wait at most S seconds for the server, retrying with a line on stderr each time (default 30; 0: try once)',
+    },
+    'clock-skew-ns': {
+      type: 'string',
+      value: 'N',
+      help: "shift this client's clock by N ns, negative allowed (--clock-skew-ns -3000000000); default 0: the host still sees host time",
+    },
     summary: { type: 'string', value: 'FILE', help: 'write a JSON summary (events sent, drops, clock estimate) on exit' },
   },
   examples: [
     'envtest client                                   # vsock://2:11451, until ctrl-C',
     'envtest client --connect unix:///tmp/envtest.sock --count 2000 --rate 1000',
-    'envtest client --clock-skew-ns 5000000000 --duration 10',
+    'envtest client --clock-skew-ns -5000000000 --duration 10 --connect-timeout 120',
   ],
 };
 
@@ -70,6 +87,8 @@ export const clientSpec: CommandSpec = {
  */
 export async function runClient(opts: ClientOptions): Promise<Summary> {
   const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
+  if (opts.summaryPath !== undefined) await checkOutputPath('summary', opts.summaryPath, 'client');
+  const address = toAddress(opts.connect);
   const started = performance.now();
   const link = new MessageChannel();
   const connect = new WorkerHandle(
@@ -84,7 +103,18 @@ export async function runClient(opts: ClientOptions): Promise<Summary> {
     },
     [link.port2],
   );
-  const first = await connect.next('ready', 'error');
+  let first;
+  try {
+    first = await watchConnect(connect.next('ready', 'error'), address, {
+      timeoutMs: (opts.connectTimeoutS ?? 30) * 1000,
+      log: (l) => log(`envtest client: ${l}`),
+      abort: () => connect.post({ type: 'abortConnect' }),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+  } catch (err) {
+    await connect.worker.terminate();
+    throw err;
+  }
   if (first.type !== 'ready') {
     await connect.worker.terminate();
     throw new EnvtestError(

@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CommandSpec } from '../args.js';
 import { EnvtestError } from '../errors.js';
+import { checkOutputPath } from '../output-paths.js';
 import { formatNs } from '../status.js';
 import type { Summary } from '../summary.js';
 import { escapeText } from '@vsock-rpc/wire';
@@ -61,6 +62,8 @@ export async function runDemo(opts: DemoOptions): Promise<Summary> {
   const say = (line: string) => out.write(line + '\n');
   const color = out.isTTY === true && process.env['NO_COLOR'] === undefined;
   const dim = (s: string) => (color ? `\x1b[2m${s}\x1b[0m` : s);
+  if (opts.exportPath !== undefined) await checkOutputPath('export', opts.exportPath, 'demo');
+  if (opts.summaryPath !== undefined) await checkOutputPath('summary', opts.summaryPath, 'demo');
   const dir = await mkdtemp(join(tmpdir(), 'envtest-demo-'));
   const address = `unix://${join(dir, 'envtest.sock')}`;
   const cli = fileURLToPath(new URL('../cli.js', import.meta.url));
@@ -133,7 +136,7 @@ export async function runDemo(opts: DemoOptions): Promise<Summary> {
       say(dim(`  ${escapeText(g)}: offset ${formatNs(BigInt(c.offsetNs), true)} ± ${formatNs(BigInt(c.errorBoundNs))}, drift ${c.driftPpm} ppm`));
     if (opts.exportPath !== undefined) {
       const kind = opts.exportPath.endsWith('.json') ? 'Perfetto trace JSON: open it in https://ui.perfetto.dev' : 'JSON Lines';
-      say(dim(`  timeline written to ${resolve(opts.exportPath)} (${kind})`));
+      say(dim(`  timeline written to ${resolve(opts.exportPath)}: ${String(summary.details['exported'])} events (${kind})`));
     }
     if (failed.length)
       throw new EnvtestError('ERR_ENVTEST_CLIENTS_FAILED', `${failed.length} client(s) failed (exit codes ${failed.map((c) => c.exitCode).join(', ')})`);

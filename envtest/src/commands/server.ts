@@ -7,6 +7,7 @@ import { MessageChannel } from 'node:worker_threads';
 import type { CommandSpec } from '../args.js';
 import { formatAddress, type TransportAddress } from '@vsock-rpc/vsock';
 import { EnvtestError } from '../errors.js';
+import { checkOutputPath } from '../output-paths.js';
 import { DEFAULT_HOST_LIMITS, HOST_LIMIT_FLAGS, type HostLimits } from '../host-limits.js';
 import { startMetricsServer, type MetricsServer } from '../metrics-http.js';
 import { StatusLine } from '../status.js';
@@ -106,6 +107,9 @@ interface ConnectStopped {
  */
 export async function runServer(opts: ServerOptions): Promise<Summary> {
   const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
+  // Before anything runs: a run whose output cannot be written is a mistake on the command line.
+  if (opts.exportPath !== undefined) await checkOutputPath('export', opts.exportPath, 'server');
+  if (opts.summaryPath !== undefined) await checkOutputPath('summary', opts.summaryPath, 'server');
   const started = performance.now();
   const toVisHook = new MessageChannel();
   const toVisConnect = new MessageChannel();
@@ -188,9 +192,17 @@ export async function runServer(opts: ServerOptions): Promise<Summary> {
         }, opts.statusMs)
       : undefined;
 
-  // Run until the duration passes or the signal aborts.
+  // Run until the duration passes or the signal aborts (or the export file fails: no point going on).
+  let exportFailure: string | undefined;
   await new Promise<void>((resolve) => {
     if (opts.signal?.aborted) return resolve();
+    void visualize.next('exportFailed').then((m) => {
+      if (m.type !== 'exportFailed') return;
+      exportFailure = String(m['message']);
+      log(`envtest server: cannot write --export ${opts.exportPath}: ${exportFailure}; stopping`);
+      clearTimeout(timer);
+      resolve();
+    });
     const timer = opts.durationS > 0 ? setTimeout(resolve, opts.durationS * 1000) : undefined;
     opts.signal?.addEventListener(
       'abort',
@@ -229,7 +241,7 @@ export async function runServer(opts: ServerOptions): Promise<Summary> {
       'ERR_ENVTEST_WORKER',
       `envtest server: the visualize thread ended without its final stats (${visualize.error?.message ?? 'no error'})`,
     );
-  for (const e of (v['errors'] as string[] | undefined) ?? []) log(`envtest server: export: ${e}`);
+  const exportErrors = (v['errors'] as string[] | undefined) ?? [];
   const durationS = (performance.now() - started) / 1000;
   // What the host measured, apart from what each guest claims about itself (summary.ts).
   const t = timelineSummary(vs.timeline);
@@ -263,5 +275,10 @@ export async function runServer(opts: ServerOptions): Promise<Summary> {
     },
   };
   if (opts.summaryPath) await writeSummary(opts.summaryPath, summary);
+  // A timeline that could not be written is a failed run (exit 1), whatever else went well.
+  const exportError = exportFailure ?? exportErrors[0];
+  if (exportError !== undefined) {
+    throw new EnvtestError('ERR_ENVTEST_EXPORT', `cannot write --export ${opts.exportPath}: ${exportError} (${vs.dropped.export} events not written)`);
+  }
   return summary;
 }

@@ -70,6 +70,7 @@ const prom = envtestRegistry({
   timeline: () => timeline.stats(),
   dropped: () => writerDrops(),
   exported: () => exportOut?.stats().written ?? 0,
+  always: [cfg.hostSource],
 });
 
 let hostSeq = 0;
@@ -127,8 +128,16 @@ cfg.connectPort.on('message', (m: ConnectMessage) => {
 // with SIGKILL has every acknowledged event in its file; the agent resends the rest.
 const ACK_MS = 25;
 let acking = false;
+let exportFailed = false;
 const ackTimer = setInterval(() => {
-  if (acking) return;
+  // A failed export file ends the run: tell main once (it stops and exits 1).
+  const exportError = exportOut?.stats().error;
+  if (exportError !== undefined && !exportFailed) {
+    exportFailed = true;
+    parent.postMessage({ type: 'exportFailed', message: exportError.message });
+  }
+  // Nothing is acknowledged once the export failed: the guests keep what the file does not have.
+  if (acking || exportFailed) return;
   const acks = timeline.takeAcks();
   if (acks.length === 0) return;
   acking = true;

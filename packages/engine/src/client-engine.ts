@@ -1,5 +1,5 @@
 import { dial, formatAddress, toAddress, type TransportAddress } from '@vsock-rpc/vsock';
-import type { MessageName, MessageOf, MethodName, Registry, RequestOf, ResponseOf } from '@vsock-rpc/wire';
+import type { MessageName, MessageOf, MethodName, Registry, RequestOf, ResponseOf, StreamName } from '@vsock-rpc/wire';
 import { Codec, DEFAULT_MAX_FRAME, VsockRpcError } from '@vsock-rpc/wire';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { ClockSync, type SyncOptions, type SyncResult } from './clock-sync.js';
@@ -9,6 +9,7 @@ import { ConnectionClosedError, HelloMismatchError } from './errors.js';
 import { encodeEvent } from './event-encoder.js';
 import { EventQueue } from './event-queue.js';
 import type { PeerContext } from './peer.js';
+import type { OpenStreamArgs, OpenedStream } from './stream-types.js';
 
 /** Options of {@link ClientEngine.connect}. */
 export interface ClientEngineOptions<Reg extends Registry> extends EngineOptions<Reg> {
@@ -164,6 +165,30 @@ export class ClientEngine<Reg extends Registry> extends EngineBase<Reg> {
     await this.#waitConnected(options.timeoutMs ?? this.#options.callWaitMs ?? 10_000, options.signal);
     if (options.timeoutMs !== undefined) options = { ...options, timeoutMs: Math.max(1, options.timeoutMs - (performance.now() - started)) };
     return (await this.#connection!.call(method, request, options)) as ResponseOf<Reg, K>;
+  }
+
+  /**
+   * Opens stream `name` to the server (PROTOCOL.md §11): `openStream(name, request, options?)`
+   * for a `server`-mode stream (read the responses with `for await`), `openStream(name, options?)`
+   * for `client` (write, `end()`, await `response`) and `bidi` (both). Unlike `call`, it does not
+   * wait for a connection: while disconnected the stream comes back already failed with
+   * `ConnectionClosedError`, as does every stream when the connection is lost.
+   *
+   * @example
+   * ```ts
+   * for await (const chunk of client.openStream('download', { path: '/var/log/syslog' }, { timeoutMs: 60_000 })) sink.write(chunk.data);
+   * const upload = client.openStream('upload');
+   * for (const part of parts) await upload.write({ data: part }); // waits for the server's credit
+   * await upload.end();
+   * const { bytes } = await upload.response;
+   * ```
+   */
+  openStream<K extends StreamName<Reg>>(name: K, ...args: OpenStreamArgs<Reg, K>): OpenedStream<Reg, K> {
+    if (this.#closed) throw new ConnectionClosedError('engine is closed');
+    const c = this.#connection;
+    if (c && c.state === 'open') return c.openStream(name, ...args) as unknown as OpenedStream<Reg, K>;
+    this.registry.stream(name); // an unknown name throws here, connected or not
+    throw new ConnectionClosedError(`not connected to ${formatAddress(this.address)}: stream '${name}' was not opened`);
   }
 
   /** One clock exchange with the server (see the clock module for syncClock). */

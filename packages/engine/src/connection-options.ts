@@ -75,8 +75,17 @@ export interface ConnectionOptions {
   readonly now?: () => bigint;
   readonly logger?: Logger | null;
   readonly metrics?: EngineMetrics;
-  /** Optional features announced in HELLO. */
+  /** Optional features announced in HELLO (default 'clock', 'keepalive', 'streams'). */
   readonly features?: readonly string[];
+  /**
+   * Whether this side dialed the connection (default true): it then numbers its streams odd,
+   * the accepting side even (PROTOCOL.md §11). A ServerEngine passes false.
+   */
+  readonly initiator?: boolean;
+  /** Credit in bytes granted to the peer per stream, announced in HELLO (default 256 KiB, PROTOCOL.md §11). */
+  readonly streamWindow?: number;
+  /** Most streams the peer may have open that it opened, announced in HELLO (default 1024); more get RESET RESOURCE_EXHAUSTED. */
+  readonly maxStreams?: number;
   /**
    * What this peer may cost: bytes and CPU ms per second spent on its input. Over budget it is
    * slowed (reading pauses), then closed with RESOURCE_EXHAUSTED. Default: unlimited; a host
@@ -113,4 +122,6 @@ export interface ConnectionStats {
    */
   readonly readPaused: readonly string[];
   readonly rttNs: bigint | undefined;
+  /** Streams open on this connection, both ways. */
+  readonly streams: number;
 }

@@ -3,7 +3,7 @@
  * is done by parts that see it only through a ConnectionCore (connection-core.ts): the handshake
  * (handshake.ts), our calls (outgoing-calls.ts), the peer's calls (incoming-calls.ts), PING/CLOCK/
  * CANCEL (control-lane.ts), the receive guard and watchdog (receive-guard.ts), event dispatch
- * (event-dispatch.ts) and graceful close (graceful-close.ts). Outstanding work of every kind
+ * (event-dispatch.ts), streams (streams.ts) and graceful close (graceful-close.ts). Outstanding work of every kind
  * lives in a PendingTable (deadline-table.ts): teardown rejects everything in every table.
  *
  * States, and only these moves: 'handshake' → 'open' (the peer's HELLO is accepted);
@@ -22,12 +22,14 @@ import { EventDispatch } from './event-dispatch.js';
 import { EventQueue } from './event-queue.js';
 import { FrameWriter } from './frame-writer.js';
 import { GracefulClose } from './graceful-close.js';
-import { HELLO_MAX, Handshake, ProtocolErrorBeforeHello } from './handshake.js';
+import { DEFAULT_FEATURES, HELLO_MAX, Handshake, ProtocolErrorBeforeHello } from './handshake.js';
 import { IncomingCalls } from './incoming-calls.js';
 import { OutgoingCalls } from './outgoing-calls.js';
 import type { PeerContext } from './peer.js';
 import { encodeEvent } from './event-encoder.js';
 import { ReceiveGuard } from './receive-guard.js';
+import { Streams } from './streams.js';
+import type { UntypedStreamCall } from './stream-types.js';
 
 export type { CallOptions, ClockSample, ConnectionOptions, ConnectionStats, ReceivedEvent } from './connection-options.js';
 export { compareHello } from './handshake.js';
@@ -61,6 +63,7 @@ export class Connection extends EventEmitter {
   readonly #guard: ReceiveGuard;
   readonly #handshake: Handshake;
   readonly #closer: GracefulClose;
+  readonly #streams: Streams;
   #resolveReady!: (p: PeerContext) => void;
   #rejectReady!: (e: Error) => void;
   #framesIn = 0;
@@ -88,13 +91,14 @@ export class Connection extends EventEmitter {
     });
     this.#outgoing = new OutgoingCalls(core);
     this.#incoming = new IncomingCalls(core, options.router);
+    this.#streams = new Streams(core, options.router);
     this.#control = new ControlLane(core, this.#incoming);
     this.#events = new EventDispatch(core, options.router, (err) => this.listenerCount('eventError') > 0 && this.emit('eventError', err));
     this.#guard = new ReceiveGuard(core, this.#decoder, this.#control);
     this.#closer = new GracefulClose(
       core,
       this.queue,
-      () => this.#outgoing.size + this.#incoming.size,
+      () => this.#outgoing.size + this.#incoming.size + this.#streams.size,
       () => this.#closed(undefined),
     );
     socket.on('data', this.#onData);
@@ -158,6 +162,7 @@ export class Connection extends EventEmitter {
       queuedReplies: writer.pendingCalls,
       readPaused: this.#core.pauseReasons,
       rttNs: this.#control.rttNs,
+      streams: this.#streams.size,
     };
   }
 
@@ -174,6 +179,22 @@ export class Connection extends EventEmitter {
   /** Calls method `name`; resolves with the validated response. */
   call(name: string, request: unknown, options: CallOptions = {}): Promise<unknown> {
     return this.#outgoing.call(name, request, options);
+  }
+
+  /**
+   * Opens stream `name` (PROTOCOL.md §11): `openStream(name, request, options?)` for a `server`
+   * stream, `openStream(name, options?)` otherwise. The engines' `openStream` is the typed form.
+   * A stream that cannot open (connection not open, a peer without streams, the peer's
+   * `maxStreams` reached, an invalid request) comes back already failed: its reads and writes
+   * reject with the reason.
+   */
+  openStream(name: string, ...args: unknown[]): UntypedStreamCall {
+    return this.#streams.open(name, args);
+  }
+
+  /** Whether streams are on for this connection (both HELLOs listed "streams"). */
+  get streamsEnabled(): boolean {
+    return this.#streams.enabled;
   }
 
   /** Sends PING and resolves with the round-trip time in ns. */
@@ -268,6 +289,8 @@ export class Connection extends EventEmitter {
   #isKnownType(kind: Kind, type: number): boolean {
     if (kind === Kind.CONTROL) return CONTROL_NAMES[type] !== undefined;
     if (kind === Kind.EVENT) return type < RESERVED_ID_MIN && this.#core.codec.registry.messageById(type) !== undefined;
+    // Stream frames for an unknown method are answered with RESET UNKNOWN_METHOD (OPEN) or
+    // ignored (the rest), like calls (PROTOCOL.md §11).
     // An unknown (or reserved) method in a REQUEST is answered with ERROR UNKNOWN_METHOD, and a
     // RESPONSE or ERROR nobody waits for is ignored, whatever its type (PROTOCOL.md §6).
     return true;
@@ -291,10 +314,10 @@ export class Connection extends EventEmitter {
       this.#onHello(f.payload);
       return;
     }
-    if (core.goawayReceived && (f.kind === Kind.EVENT || f.kind === Kind.REQUEST)) {
+    if (core.goawayReceived && (f.kind === Kind.EVENT || f.kind === Kind.REQUEST || f.kind === Kind.OPEN)) {
       throw new ProtocolError(
         'PROTOCOL_ERROR',
-        `${f.kind === Kind.EVENT ? 'an EVENT' : 'a REQUEST'} (type ${f.type}) after the peer's own GOAWAY: its sender starts no new calls and sends no new events (PROTOCOL.md §4)`,
+        `${f.kind === Kind.EVENT ? 'an EVENT' : f.kind === Kind.REQUEST ? 'a REQUEST' : 'an OPEN'} (type ${f.type}) after the peer's own GOAWAY: its sender starts no new calls or streams and sends no new events (PROTOCOL.md §4)`,
       );
     }
     switch (f.kind) {
@@ -314,6 +337,12 @@ export class Connection extends EventEmitter {
         if (f.type === ControlType.GOAWAY) this.#onGoaway(f.payload);
         else this.#control.onFrame(f);
         return;
+      case Kind.OPEN:
+      case Kind.DATA:
+      case Kind.WINDOW:
+      case Kind.RESET:
+        this.#streams.onFrame(f);
+        return;
     }
   }
 
@@ -323,6 +352,8 @@ export class Connection extends EventEmitter {
     const core = this.#core;
     core.peerMaxFrame = hello.maxFrame;
     this.#decoder.maxFrame = this.#maxFrame;
+    // Stream kinds are accepted only when both sides offered them (PROTOCOL.md §11).
+    this.#decoder.streams = this.#streams.enable(hello, core.options.features ?? DEFAULT_FEATURES);
     const info = core.options.peerInfo;
     const peer: PeerContext = { name: hello.name, address: info.address, transport: info.transport, cid: info.cid, connectionId: this.id };
     core.peer = peer;
@@ -404,6 +435,7 @@ export class Connection extends EventEmitter {
     this.#outgoing.rejectAll(pendingErr);
     this.#incoming.abortAll(new ConnectionClosedError());
     this.#control.rejectAll(pendingErr);
+    this.#streams.closeAll(pendingErr);
     this.#closer.releaseWaiters();
     // Events still queued in a queue of this connection's own will never leave: count them as
     // dropped (a queue passed in, a ClientEngine's, keeps them for the next connection).

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Registry as PromRegistry } from 'prom-client';
-import type { MessageName, MessageOf, MethodName, Registry, RequestOf, ResponseOf } from '@vsock-rpc/wire';
+import type { MessageName, MessageOf, MethodName, Registry, RequestOf, ResponseOf, StreamName } from '@vsock-rpc/wire';
 import type { EventQueueOptions } from './event-queue.js';
 import { ConnectionClosedError } from './errors.js';
 import { Inbox } from './inbox.js';
@@ -9,6 +9,7 @@ import { EngineMetrics } from './metrics.js';
 import type { ConnectionOptions, ReceivedEvent } from './connection.js';
 import type { PeerContext } from './peer.js';
 import { Router, type CallContext } from './router.js';
+import type { StreamHandler, TypedStreamHandler } from './stream-types.js';
 
 /** Options shared by {@link ClientEngine} and {@link ServerEngine}. */
 export interface EngineOptions<Reg extends Registry> {
@@ -35,6 +36,15 @@ export interface EngineOptions<Reg extends Registry> {
   readonly budget?: ConnectionOptions['budget'];
   /** Stop reading from a peer while this many bytes we wrote sit unread by it (default 1 MiB). */
   readonly maxUnreadBytes?: number;
+  /**
+   * Credit in bytes we grant the peer on each stream, announced in HELLO (default 256 KiB): what
+   * one stream may buffer here, and the largest message it can carry to us (PROTOCOL.md §11).
+   */
+  readonly streamWindow?: number;
+  /** Features announced in HELLO (default 'clock', 'keepalive', 'streams'); leave out 'streams' to refuse streams. */
+  readonly features?: readonly string[];
+  /** Streams the peer may have open at once that it opened (default 1024); more get RESET RESOURCE_EXHAUSTED. */
+  readonly maxStreams?: number;
   /** Bounds and full-queue policy of the outbound event queue (per connection on a server). */
   readonly queue?: EventQueueOptions;
   /** Events buffered for recv()/iterators before reading pauses (default 8192). */
@@ -133,6 +143,28 @@ export abstract class EngineBase<Reg extends Registry> extends EventEmitter {
     return this;
   }
 
+  /**
+   * Registers the handler of stream method `name` (PROTOCOL.md §11), by its mode:
+   * - `server`: `(request, stream) => …`: write responses with `await stream.write(v)`, or make
+   *   it an `async function*` that yields them;
+   * - `client`: `async (requests) => response`, reading with `for await (const r of requests)`;
+   * - `bidi`: `(requests, stream) => …`, both.
+   *
+   * Returning ends the stream; throwing resets it (an `RpcError` keeps its code). The context's
+   * `signal` aborts when the opener cancels, the deadline passes or the connection closes.
+   *
+   * @example
+   * ```ts
+   * server.handleStream('tail', async function* (req, stream) {
+   *   for await (const line of follow(req.path, { signal: stream.signal })) yield { line };
+   * });
+   * ```
+   */
+  handleStream<K extends StreamName<Reg>>(name: K, handler: TypedStreamHandler<Reg, K>): this {
+    this.router.handleStream(name, handler as StreamHandler);
+    return this;
+  }
+
   /** The next event that has no handler (waits for one). Alias: {@link recvMesg}. */
   async recv(): Promise<TypedEvent<Reg>> {
     const r = await this.inbox.next();
@@ -181,6 +213,9 @@ export abstract class EngineBase<Reg extends Registry> extends EventEmitter {
       frameDeadline: o.frameDeadline,
       budget: o.budget,
       maxUnreadBytes: o.maxUnreadBytes,
+      streamWindow: o.streamWindow,
+      features: o.features,
+      maxStreams: o.maxStreams,
       now: this.now,
       logger: o.logger,
       metrics: this.metrics,

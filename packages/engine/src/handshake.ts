@@ -6,6 +6,9 @@
 import {
   ControlType,
   DEFAULT_INLINE_LIMIT,
+  DEFAULT_MAX_STREAMS,
+  DEFAULT_STREAM_WINDOW,
+  FEATURE_STREAMS,
   Kind,
   PROTOCOL_VERSION,
   ProtocolError,
@@ -18,6 +21,9 @@ import {
 import { formatAddress } from '@vsock-rpc/vsock';
 import type { ConnectionCore } from './connection-core.js';
 import { HelloMismatchError } from './errors.js';
+
+/** The features a connection announces unless told otherwise (PROTOCOL.md §5). */
+export const DEFAULT_FEATURES: readonly string[] = ['clock', 'keepalive', FEATURE_STREAMS];
 
 /** Until the peer's HELLO is accepted only a frame of this size is acceptable (PROTOCOL.md §2). */
 export const HELLO_MAX = 65536;
@@ -48,9 +54,14 @@ export class Handshake {
       name: options.name ?? defaultName(),
       maxFrame,
       inlineLimit: options.inlineLimit ?? DEFAULT_INLINE_LIMIT,
-      types: reg.summary.map((s) => [s.id, s.name, s.kind === 'message' ? 'm' : 'r', s.hash] as [number, string, string, string]),
-      features: [...(options.features ?? ['clock', 'keepalive'])],
+      types: reg.summary.map((s) => [s.id, s.name, s.kind === 'message' ? 'm' : s.kind === 'stream' ? 's' : 'r', s.hash] as [number, string, string, string]),
+      features: [...(options.features ?? DEFAULT_FEATURES)],
     };
+    // The stream limits (PROTOCOL.md §11), only when we offer streams.
+    if (hello.features!.includes(FEATURE_STREAMS)) {
+      hello.streamWindow = options.streamWindow ?? DEFAULT_STREAM_WINDOW;
+      hello.maxStreams = options.maxStreams ?? DEFAULT_MAX_STREAMS;
+    }
     core.writer.writeUrgent(Kind.CONTROL, ControlType.HELLO, 0, encodeHello(hello));
   }
 

@@ -12,6 +12,22 @@ export type { EngineBase, EngineOptions, TypedEvent, TypedHandler } from './engi
 export type { Connection, ConnectionState, ConnectionOptions, ConnectionStats, CallOptions, ClockSample, ReceivedEvent } from './connection.js';
 export type { EventQueue, EventQueueOptions, EventQueueStats, QueuePolicy } from './event-queue.js';
 export type { CallContext, EventHandler, MethodHandler } from './router.js';
+export type {
+  StreamOptions,
+  StreamReader,
+  StreamWriter,
+  StreamCall,
+  ServerStreamCall,
+  ClientStreamCall,
+  BidiStreamCall,
+  UntypedStreamCall,
+  OpenedStream,
+  OpenStreamArgs,
+  StreamContext,
+  StreamResponder,
+  TypedStreamHandler,
+  StreamHandlerResult,
+} from './stream-types.js';
 // The clock exchange for users who sync clocks themselves (one sample's arithmetic, the pick of
 // the least-delayed sample, a burst), and the model a ClockSync keeps.
 export {

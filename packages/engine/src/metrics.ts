@@ -1,7 +1,10 @@
-import { constants as osConstants } from 'node:os';
 import * as hdr from 'hdr-histogram-js';
-import { Counter, Gauge, Histogram, type Registry as PromRegistry } from 'prom-client';
-import { CONTROL_NAMES, KIND_NAMES, VsockRpcError, type Registry } from '@vsock-rpc/wire';
+import type { Histogram, Registry as PromRegistry } from 'prom-client';
+import { CONTROL_NAMES, Kind, VsockRpcError, type Registry } from '@vsock-rpc/wire';
+import { KIND_LABELS, KIND_ROWS, KNOWN_ERROR_CODES, OTHER_CODE, TYPES, UNKNOWN_LABEL, type DropReason, type EvictionReason } from './metric-labels.js';
+import { PromPublisher, publishers } from './metrics-publisher.js';
+
+export { KNOWN_ERROR_CODES, UNKNOWN_LABEL, OTHER_CODE, DROP_REASONS, EVICTION_REASONS, type DropReason, type EvictionReason } from './metric-labels.js';
 
 /** Percentiles of call latency in microseconds, from hdr-histogram-js. */
 export interface LatencySummary {
@@ -46,204 +49,6 @@ export interface EngineMetricsOptions {
 }
 
 /**
- * Error codes that are label values of their own: those of PROTOCOL.md §6 (on the wire and the
- * receiver's names for failures), the engine's and the wire package's own codes, and socket
- * errno names (from node:os, a fixed set of this platform). Anything else counts as `OTHER`.
- */
-export const KNOWN_ERROR_CODES: ReadonlySet<string> = new Set([
-  // PROTOCOL.md §6: ERROR codes, GOAWAY codes, and the receiver's names of failures.
-  'UNKNOWN_METHOD',
-  'INVALID_ARGUMENT',
-  'DEADLINE_EXCEEDED',
-  'CANCELLED',
-  'UNAVAILABLE',
-  'RESOURCE_EXHAUSTED',
-  'INTERNAL',
-  'HELLO_MISMATCH',
-  'HANDSHAKE_TIMEOUT',
-  'PROTOCOL_ERROR',
-  'FRAME_TOO_LARGE',
-  'FRAME_TIMEOUT',
-  'IDLE_TIMEOUT',
-  'SHUTDOWN',
-  'CONNECTION_LIMIT',
-  'CID_NOT_ALLOWED',
-  // A peer over its byte or CPU budget was slowed (reading paused) before any RESOURCE_EXHAUSTED.
-  'THROTTLED',
-  'BAD_KIND',
-  'BAD_FLAGS',
-  'UNKNOWN_TYPE',
-  'TRUNCATED_FRAME',
-  'DECODE_ERROR',
-  'SCHEMA_VIOLATION',
-  // The engine's and the wire package's own codes.
-  'OK',
-  'ERROR',
-  'OTHER',
-  'INVALID_RESPONSE',
-  'HANDLER_ERROR',
-  'QUEUE_FULL',
-  'METRICS_CONFLICT',
-  'UNKNOWN_NAME',
-  'REGISTRY_DEFINITION',
-  // Node's codes for a socket that went away under a write or read.
-  'ABORT_ERR',
-  'ERR_STREAM_DESTROYED',
-  'ERR_STREAM_WRITE_AFTER_END',
-  'ERR_STREAM_PREMATURE_CLOSE',
-  'ERR_SOCKET_CLOSED',
-  'EHYBRIDHANDSHAKE',
-  ...Object.keys(osConstants.errno),
-]);
-
-/** The label value of TYPE_ ids that are neither control types nor declared in the registry. */
-export const UNKNOWN_LABEL = 'unknown';
-/** The label value of every error code outside the allowlist. */
-export const OTHER_CODE = 'OTHER';
-
-/** Why outbound events were dropped: the only label values of `dropped_events_total`. */
-export const DROP_REASONS = ['oldest', 'newest', 'rejected', 'offline', 'oversized'] as const;
-/** One of {@link DROP_REASONS}. */
-export type DropReason = (typeof DROP_REASONS)[number];
-/** What an evicted connection was: the only label values of `connections_evicted_total`. */
-export const EVICTION_REASONS = ['handshake', 'idle'] as const;
-/** One of {@link EVICTION_REASONS}. */
-export type EvictionReason = (typeof EVICTION_REASONS)[number];
-
-const TYPES = 0x10000;
-/** Rows of the frame counters: the five kinds of PROTOCOL.md §2, and one for any other byte. */
-const KIND_ROWS = 6;
-const KIND_LABELS = [...Array.from({ length: 5 }, (_, k) => KIND_NAMES[k] ?? UNKNOWN_LABEL), UNKNOWN_LABEL];
-
-/**
- * The prom-client metrics of one prom registry and prefix. Every engine that publishes there
- * (a server and a client in one process, say) is one source, told apart by its constant labels
- * (`role`); each scrape walks all sources. prom-client allows one metric object per name in a
- * registry, so the objects are made once, by the first engine, and shared.
- */
-class PromPublisher {
-  readonly sources = new Map<string, EngineMetrics>();
-  readonly callHistogram: Histogram<string>;
-
-  constructor(prom: PromRegistry, p: string, constNames: readonly string[]) {
-    const registers = [prom];
-    const sources = () => this.sources.values();
-    new Counter({
-      name: `${p}frames_total`,
-      help: 'Frames by direction, kind and TYPE_',
-      labelNames: [...constNames, 'direction', 'kind', 'type'],
-      registers,
-      collect() {
-        this.reset();
-        for (const m of sources()) m.forEachFrameCount((labels, v) => this.inc(labels, v));
-      },
-    });
-    new Counter({
-      name: `${p}bytes_total`,
-      help: 'Bytes (header + payload) by direction and TYPE_',
-      labelNames: [...constNames, 'direction', 'type'],
-      registers,
-      collect() {
-        this.reset();
-        for (const m of sources()) m.forEachByteCount((labels, v) => this.inc(labels, v));
-      },
-    });
-    new Counter({
-      name: `${p}errors_total`,
-      help: 'Errors by code (protocol errors, schema violations, failed calls, closed connections)',
-      labelNames: [...constNames, 'code'],
-      registers,
-      collect() {
-        this.reset();
-        for (const m of sources()) for (const [code, n] of Object.entries(m.errors())) this.inc({ ...m.constLabels, code }, n);
-      },
-    });
-    this.callHistogram = new Histogram({
-      name: `${p}call_duration_seconds`,
-      help: 'Call latency seen by the caller, by method and result code',
-      labelNames: [...constNames, 'method', 'code'],
-      buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 2, 10],
-      registers,
-    });
-    new Gauge({
-      name: `${p}queue_depth`,
-      help: 'Events waiting in outbound queues',
-      labelNames: constNames,
-      registers,
-      collect() {
-        this.reset();
-        for (const m of sources()) this.set(m.constLabels, m.sources.queueDepth?.() ?? 0);
-      },
-    });
-    new Counter({
-      name: `${p}dropped_events_total`,
-      help: 'Outbound events dropped by queue policy, by reason',
-      labelNames: [...constNames, 'reason'],
-      registers,
-      collect() {
-        this.reset();
-        for (const m of sources()) {
-          const d = m.sources.dropped?.();
-          if (d) for (const reason of DROP_REASONS) if ((d[reason] ?? 0) > 0) this.inc({ ...m.constLabels, reason }, d[reason]);
-        }
-      },
-    });
-    new Counter({
-      name: `${p}connections_evicted_total`,
-      help: 'Connections a full server closed (GOAWAY CONNECTION_LIMIT) to admit a newcomer, by what they were: handshake (no HELLO yet) or idle',
-      labelNames: [...constNames, 'reason'],
-      registers,
-      collect() {
-        this.reset();
-        for (const m of sources()) {
-          const e = m.sources.evicted?.();
-          if (!e) continue;
-          for (const reason of EVICTION_REASONS) if (e[reason] > 0) this.inc({ ...m.constLabels, reason }, e[reason]);
-        }
-      },
-    });
-    new Gauge({
-      name: `${p}connections`,
-      help: 'Open connections',
-      labelNames: constNames,
-      registers,
-      collect() {
-        this.reset();
-        for (const m of sources()) this.set(m.constLabels, m.sources.connections?.() ?? 0);
-      },
-    });
-    new Gauge({
-      name: `${p}rtt_seconds`,
-      help: 'Last keepalive round-trip time',
-      labelNames: constNames,
-      registers,
-      collect() {
-        this.reset();
-        for (const m of sources()) if (m.rttNs !== undefined) this.set(m.constLabels, Number(m.rttNs) / 1e9);
-      },
-    });
-    const clockGauge = (name: string, help: string, read: (c: ClockFigures) => number) =>
-      new Gauge({
-        name: `${p}${name}`,
-        help,
-        labelNames: constNames,
-        registers,
-        collect() {
-          this.reset();
-          for (const m of sources()) if (m.clockFigures) this.set(m.constLabels, read(m.clockFigures));
-        },
-      });
-    clockGauge('clock_offset_seconds', 'Clock offset, local minus remote', (c) => Number(c.offsetNs) / 1e9);
-    clockGauge('clock_error_bound_seconds', 'Error bound of the clock offset (delay / 2)', (c) => Number(c.errorBoundNs) / 1e9);
-    clockGauge('clock_drift_ppm', 'Estimated drift d(local − remote)/d(local) in ppm: positive means the local clock runs faster', (c) => c.driftPpm);
-    clockGauge('clock_last_sync_timestamp_seconds', 'Unix time of the last clock sync', (c) => c.lastSyncMs / 1000);
-  }
-}
-
-/** The publishers of each prom registry, by prefix and label names. */
-const publishers = new WeakMap<PromRegistry, Map<string, PromPublisher>>();
-
-/**
  * The metrics of one engine. The hot path only increments typed arrays indexed by TYPE_ id and
  * kind; prom-client reads them when scraped (its `collect` hooks), so publishing costs nothing
  * per frame.
@@ -279,6 +84,8 @@ export class EngineMetrics {
   readonly #framesOut: Float64Array;
   readonly #bytesInByType: Float64Array;
   readonly #bytesOutByType: Float64Array;
+  /** Frame-counter cells published even at 0: each known type under the kinds it travels as. */
+  readonly #zeroFrameCells = new Set<number>();
   #bytesInRaw = 0;
   /** Label values of error codes: the known ones and the application's; others are OTHER. */
   readonly #codes: ReadonlySet<string>;
@@ -315,6 +122,13 @@ export class EngineMetrics {
       this.#slotNames.push(s.name);
     }
     const slots = this.#slotNames.length;
+    // Series that exist from the start at 0 (a dashboard shows 0, not "No data"): control types
+    // as CONTROL frames, messages as EVENTs, methods as REQUEST, RESPONSE and ERROR.
+    for (const id of Object.keys(CONTROL_NAMES)) this.#zeroFrameCells.add(Kind.CONTROL * slots + this.#slotOf[Number(id)]!);
+    for (const s of registry.summary) {
+      const kinds = s.kind === 'message' ? [Kind.EVENT] : s.kind === 'method' ? [Kind.REQUEST, Kind.RESPONSE, Kind.ERROR] : [];
+      for (const k of kinds) if (k < KIND_ROWS) this.#zeroFrameCells.add(k * slots + this.#slotOf[s.id]!);
+    }
     this.#framesIn = new Float64Array(KIND_ROWS * slots);
     this.#framesOut = new Float64Array(KIND_ROWS * slots);
     this.#bytesInByType = new Float64Array(slots);
@@ -374,7 +188,8 @@ export class EngineMetrics {
     ] as const) {
       for (let i = 0; i < arr.length; i++) {
         const v = arr[i]!;
-        if (v > 0) visit({ ...this.constLabels, direction, kind: KIND_LABELS[Math.floor(i / slots)]!, type: this.#slotNames[i % slots]! }, v);
+        if (v > 0 || this.#zeroFrameCells.has(i))
+          visit({ ...this.constLabels, direction, kind: KIND_LABELS[Math.floor(i / slots)]!, type: this.#slotNames[i % slots]! }, v);
       }
     }
   }
@@ -385,7 +200,8 @@ export class EngineMetrics {
       ['in', this.#bytesInByType],
       ['out', this.#bytesOutByType],
     ] as const) {
-      for (let i = 0; i < arr.length; i++) if (arr[i]! > 0) visit({ ...this.constLabels, direction, type: this.#slotNames[i]! }, arr[i]!);
+      // Every known type from the start (0 included); `unknown` (slot 0) only once it happens.
+      for (let i = 0; i < arr.length; i++) if (i > 0 || arr[i]! > 0) visit({ ...this.constLabels, direction, type: this.#slotNames[i]! }, arr[i]!);
     }
   }
 

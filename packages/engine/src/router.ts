@@ -1,5 +1,6 @@
 import type { MethodEntry, Registry } from '@vsock-rpc/wire';
 import type { PeerContext } from './peer.js';
+import type { StreamHandler } from './stream-types.js';
 
 /** What a method handler receives besides the request. */
 export interface CallContext extends PeerContext {
@@ -25,6 +26,7 @@ export type EventHandler = (value: any, ctx: PeerContext) => unknown;
 export class Router {
   readonly registry: Registry;
   readonly #methods: (MethodHandler | undefined)[] = [];
+  readonly #streams: (StreamHandler | undefined)[] = [];
   readonly #events: (EventHandler[] | undefined)[] = [];
   #anyEvent: ((type: string, value: unknown, ctx: PeerContext) => unknown)[] = [];
 
@@ -42,6 +44,16 @@ export class Router {
     const handler = this.#methods[id];
     const entry = this.registry.methodById(id);
     return handler && entry ? { entry, handler } : undefined;
+  }
+
+  /** Registers the handler of stream method `name` (replacing any earlier one). */
+  handleStream(name: string, handler: StreamHandler): void {
+    this.#streams[this.registry.stream(name).id] = handler;
+  }
+
+  /** The handler of stream method `id`, if any. */
+  streamHandler(id: number): StreamHandler | undefined {
+    return this.#streams[id];
   }
 
   /** Adds a handler for message `name`; returns a function that removes it. */

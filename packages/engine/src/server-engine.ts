@@ -12,6 +12,7 @@ import {
   type Registry,
   type RequestOf,
   type ResponseOf,
+  type StreamName,
 } from '@vsock-rpc/wire';
 import { Connection, type CallOptions, type ClockSample, type ConnectionStats } from './connection.js';
 import { ConnectionSlots, SHARED_KEY, type Eviction } from './connection-slots.js';
@@ -19,6 +20,7 @@ import { EngineBase, type EngineOptions } from './engine-base.js';
 import { stderrLogger, type Logger } from './logger.js';
 import type { EvictionReason } from './metrics.js';
 import type { PeerContext } from './peer.js';
+import type { OpenStreamArgs, OpenedStream } from './stream-types.js';
 
 /** Options of {@link ServerEngine.listen}. */
 export interface ServerEngineOptions<Reg extends Registry> extends EngineOptions<Reg> {
@@ -61,6 +63,8 @@ export interface PeerHandle<Reg extends Registry> {
   readonly connection: Connection;
   send<K extends MessageName<Reg>>(type: K, value: MessageOf<Reg, K>): void | Promise<void>;
   call<K extends MethodName<Reg>>(method: K, request: RequestOf<Reg, K>, options?: CallOptions): Promise<ResponseOf<Reg, K>>;
+  /** Opens stream `name` towards this peer (see `ClientEngine.openStream`). */
+  openStream<K extends StreamName<Reg>>(name: K, ...args: OpenStreamArgs<Reg, K>): OpenedStream<Reg, K>;
   clockExchange(timeoutMs?: number): Promise<ClockSample>;
   stats(): ConnectionStats;
   close(timeoutMs?: number): Promise<void>;
@@ -230,7 +234,7 @@ export class ServerEngine<Reg extends Registry> extends EngineBase<Reg> {
       if (!victim) return refuse('CONNECTION_LIMIT', `server has ${this.#slots.size} connections, its maximum (maxConnections), all in use: retry later`);
       this.#evict(victim);
     }
-    const connection = new Connection(socket, { ...this.connectionOptions(), peerInfo: info });
+    const connection = new Connection(socket, { ...this.connectionOptions(), peerInfo: info, initiator: false });
     this.#slots.add(connection, key);
     if (this.inbox.full) connection.pause('inbox');
     connection.on('eventError', (err: Error) => {
@@ -298,6 +302,7 @@ function makeHandle<Reg extends Registry>(connection: Connection, context: PeerC
     connection,
     send: (type, value) => connection.send(type, value),
     call: async (method, request, options) => (await connection.call(method, request, options)) as never,
+    openStream: (name, ...args) => connection.openStream(name, ...args) as never,
     clockExchange: (timeoutMs) => connection.clockExchange(timeoutMs),
     stats: () => connection.stats(),
     close: (timeoutMs) => connection.close(timeoutMs),

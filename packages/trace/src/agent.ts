@@ -7,6 +7,7 @@
 import { ClientEngine, formatAddress, type ClientEngineOptions, type TransportAddress } from '@vsock-rpc/engine';
 import { TraceError } from './errors.js';
 import { traceRegistry, type TraceAgentStatus, type TraceClockReport, type TraceRegistry } from './registry.js';
+import { createLegacyTraceAgent, type LegacyTraceAgent, type LegacyTraceAgentOptions } from './legacy-agent.js';
 import { MAX_BATCH_EVENTS, MAX_FIELD_NAME_LENGTH, MAX_FIELDS, MAX_TEXT_LENGTH, type TraceBatch, type TraceBatchEvent, type TraceFields } from './schema.js';
 
 /** What the traced program hands to {@link TraceAgent.emit}. */
@@ -57,6 +58,8 @@ export interface TraceAgentOptions extends Omit<ClientEngineOptions<TraceRegistr
   watermarkLagNs?: bigint;
   /** Longest wait for the first clock sync in {@link createTraceAgent}, ms (default 10 000). */
   clockTimeoutMs?: number;
+  /** The wire: vsock-rpc (default). `'legacy'` takes {@link LegacyTraceAgentOptions} instead. */
+  wire?: 'native';
 }
 
 /**
@@ -503,6 +506,7 @@ const AGENT_KEYS = [
   'watermark',
   'watermarkLagNs',
   'clockTimeoutMs',
+  'wire',
 ] as const satisfies readonly (keyof TraceAgentOptions)[];
 
 /**
@@ -518,7 +522,14 @@ const AGENT_KEYS = [
  * @throws the engine's connection errors (refused, HELLO mismatch), or a {@link TraceError}
  *   `ERR_TRACE_NO_CLOCK_SYNC` when the first sync does not finish in `clockTimeoutMs`.
  */
-export async function createTraceAgent(options: TraceAgentOptions): Promise<TraceAgent> {
+export function createTraceAgent(options: TraceAgentOptions): Promise<TraceAgent>;
+/**
+ * Connect to the C++ envtest's server (the legacy wire, e.g. 'vsock://2:47916'): see
+ * {@link LegacyTraceAgent}. Resolves once connected and the first clock exchange is done.
+ */
+export function createTraceAgent(options: LegacyTraceAgentOptions): Promise<LegacyTraceAgent>;
+export async function createTraceAgent(options: TraceAgentOptions | LegacyTraceAgentOptions): Promise<TraceAgent | LegacyTraceAgent> {
+  if (options.wire === 'legacy') return createLegacyTraceAgent(options);
   const { connect, name, clockTimeoutMs } = options;
   const engineOptions: Record<string, unknown> = { ...options };
   for (const k of AGENT_KEYS) delete engineOptions[k];

@@ -8,6 +8,7 @@ import { ServerEngine, type PeerContext, type PeerHandle, type ServerEngineOptio
 import { traceRegistry, type TraceRegistry } from './registry.js';
 import type { TraceEvent } from './schema.js';
 import { Timeline, type SourceAck, type TimelineOptions, type TimelineStats } from './timeline.js';
+import { createLegacyCollector, type LegacyCollector, type LegacyCollectorOptions } from './legacy-collector.js';
 
 /**
  * Gives each connected peer a unique source name: its HELLO name, or `name#<connectionId>` when
@@ -70,6 +71,8 @@ export interface CollectorOptions extends Omit<ServerEngineOptions<TraceRegistry
   listen: TransportAddress | string;
   /** How often acknowledgements go to the agents, ms (default 25): acks are coalesced per source. */
   ackIntervalMs?: number;
+  /** The wire: vsock-rpc (default). `'legacy'` takes {@link LegacyCollectorOptions} instead. */
+  wire?: 'native';
 }
 
 /** Counters of a {@link Collector}: the timeline's, plus connections. */
@@ -210,7 +213,14 @@ const TIMELINE_KEYS = [
  * ```
  * @throws the transport's listen errors (address in use, CID not bindable).
  */
-export async function createCollector(options: CollectorOptions): Promise<Collector> {
+export function createCollector(options: CollectorOptions): Promise<Collector>;
+/**
+ * Listen for the C++ envtest's clients (the legacy wire, e.g. on 'vsock://any:47916'), many at
+ * once, and merge their events: see {@link LegacyCollector}.
+ */
+export function createCollector(options: LegacyCollectorOptions): Promise<LegacyCollector>;
+export async function createCollector(options: CollectorOptions | LegacyCollectorOptions): Promise<Collector | LegacyCollector> {
+  if (options.wire === 'legacy') return createLegacyCollector(options);
   const serverOptions: Record<string, unknown> = { ...options };
   const timelineOptions: Record<string, unknown> = {};
   for (const k of TIMELINE_KEYS) {
@@ -218,6 +228,7 @@ export async function createCollector(options: CollectorOptions): Promise<Collec
     delete serverOptions[k];
   }
   delete serverOptions['listen'];
+  delete serverOptions['wire'];
   const server = await ServerEngine.listen(options.listen, {
     ...(serverOptions as Omit<ServerEngineOptions<TraceRegistry>, 'registry'>),
     registry: traceRegistry,

@@ -16,6 +16,9 @@
  * - {@link createCollector} / {@link Collector} (host): many agents on one address, merged with
  *   host-side events into one timeline; {@link Timeline} is the same merge without the server,
  *   for a collector split across threads.
+ * - The legacy wire (the C++ envtest's, `@vsock-rpc/legacy`): `createCollector({ wire: 'legacy' })`
+ *   ({@link LegacyCollector} over a {@link LegacyServer}) and `createTraceAgent({ wire: 'legacy' })`
+ *   ({@link LegacyTraceAgent} over a {@link LegacyClient}).
  *
  * @packageDocumentation
  */
@@ -53,3 +56,21 @@ export { Timeline, clampGuestStatus, MAX_GUEST_COUNTER, type TimelineOptions, ty
 export { TraceAgent, createTraceAgent, type AgentEvent, type TraceAgentOptions, type TraceAgentStats } from './agent.js';
 export { Collector, createCollector, PeerSources, sendAcks, DEFAULT_ACK_INTERVAL_MS, type CollectorOptions, type CollectorStats } from './collector.js';
 export { TraceError } from './errors.js';
+export {
+  LegacyServer,
+  LEGACY_CLOSE_CODES,
+  type LegacyCloseCode,
+  type LegacyServerOptions,
+  type LegacyServerStats,
+  type LegacyServerEvents,
+  type LegacyPeer,
+  type LegacyPeerClock,
+} from './legacy-server.js';
+export {
+  LegacyClient,
+  LegacyTraceAgent,
+  type LegacyClientOptions,
+  type LegacyClockResult,
+  type LegacyTraceAgentOptions,
+} from './legacy-agent.js';
+export { LegacyCollector, legacyBatch, type LegacyCollectorOptions, type LegacyCollectorStats } from './legacy-collector.js';

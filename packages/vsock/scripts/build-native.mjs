@@ -46,8 +46,12 @@ const nodedir = process.env.npm_config_nodedir || resolve(dirname(process.execPa
 if (!existsSync(join(nodedir, 'include', 'node', 'node_api.h'))) {
   giveUp(`Node headers not found under ${nodedir}/include/node; set npm_config_nodedir`);
 }
+// A C build takes a while on a small machine: say so rather than sit silent.
+console.error(`[vsock] building the AF_VSOCK addon from source (node-gyp, headers from ${nodedir}; about 20 s)…`);
 const r = spawnSync(process.execPath, [gyp, 'rebuild', `--nodedir=${nodedir}`, '--loglevel=warn'], {
   cwd: pkg,
   stdio: 'inherit',
 });
-if (r.status !== 0) giveUp(`node-gyp rebuild failed (exit ${r.status ?? r.signal})`);
+if (r.status !== 0)
+  giveUp(`node-gyp rebuild failed (exit ${r.status ?? r.signal}): a C compiler, make and python3 are needed (Debian: apt-get install build-essential python3)`);
+console.error(`[vsock] built ${out}`);

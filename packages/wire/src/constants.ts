@@ -21,6 +21,14 @@ export const Kind = {
   RESPONSE: 3,
   /** A failed call (id of the call); payload is ErrorPayload. Connection-level failures are GOAWAY. */
   ERROR: 4,
+  /** Opens a stream (feature "streams", PROTOCOL.md §11); id is the stream id; payload: [deadline] + nothing or the first request. */
+  OPEN: 5,
+  /** One message of a stream, either way; empty only with END. */
+  DATA: 6,
+  /** Grants credit on a stream: payload is a u32 increment in bytes. */
+  WINDOW: 7,
+  /** Ends a stream at once in both directions; payload is ErrorPayload. */
+  RESET: 8,
 } as const;
 /** One of the {@link Kind} values (header byte 6). */
 export type Kind = (typeof Kind)[keyof typeof Kind];
@@ -32,9 +40,23 @@ export const KIND_NAMES: Readonly<Record<number, string>> = Object.fromEntries(O
 export const Flags = {
   /** REQUEST only: the payload starts with a u32 LE relative deadline in milliseconds. */
   DEADLINE: 0x01,
+  /** OPEN and DATA only (feature "streams"): the sender's last frame of the stream in its direction. */
+  END: 0x02,
 } as const;
 /** Every flag bit this version defines; a frame with any other bit set is rejected. */
-export const KNOWN_FLAGS = Flags.DEADLINE;
+export const KNOWN_FLAGS = Flags.DEADLINE | Flags.END;
+
+/** The HELLO feature that brings in kinds OPEN, DATA, WINDOW, RESET and the END flag (PROTOCOL.md §11). */
+export const FEATURE_STREAMS = 'streams';
+/** Credit in bytes granted per stream at its opening unless HELLO says otherwise (256 KiB). */
+export const DEFAULT_STREAM_WINDOW = 256 * 1024;
+/** Smallest and largest `streamWindow` a HELLO may announce. */
+export const MIN_STREAM_WINDOW = 1024;
+export const MAX_STREAM_WINDOW = 0x7fffffff;
+/** Streams a peer may have open that it opened, unless HELLO says otherwise. */
+export const DEFAULT_MAX_STREAMS = 1024;
+/** WINDOW payload size: u32 increment. */
+export const WINDOW_SIZE = 4;
 
 /** First TYPE_ id reserved for the protocol. Registries use 0 … 0xFEFF. */
 export const RESERVED_ID_MIN = 0xff00;

@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { decodeWith } from './codec.js';
-import { CLOCK_REQUEST_SIZE, CLOCK_RESPONSE_SIZE, MAX_FRAME_CEILING } from './constants.js';
+import { CLOCK_REQUEST_SIZE, CLOCK_RESPONSE_SIZE, MAX_FRAME_CEILING, MAX_STREAM_WINDOW, MIN_STREAM_WINDOW, WINDOW_SIZE } from './constants.js';
 import { DecodeError } from './errors.js';
 import { pack } from './msgpack.js';
 
@@ -25,6 +25,10 @@ export const HelloSchema = Type.Object(
     types: Type.Array(Type.Tuple([Type.Integer(), Type.String(), Type.String(), Type.String()]), { maxItems: 0xff00 }),
     /** Optional features the sender supports, e.g. 'clock'. Unknown ones are ignored. */
     features: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 64 })),
+    /** With feature 'streams': credit in bytes the sender grants per stream at its opening (PROTOCOL.md §11). */
+    streamWindow: Type.Optional(Type.Integer({ minimum: MIN_STREAM_WINDOW, maximum: MAX_STREAM_WINDOW })),
+    /** With feature 'streams': most streams the peer may have open that the peer opened. */
+    maxStreams: Type.Optional(Type.Integer({ minimum: 0, maximum: 0xffffffff })),
   },
   { additionalProperties: true },
 );
@@ -106,4 +110,21 @@ export function decodeClockResponse(payload: Uint8Array): ClockResponse {
   if (payload.length !== CLOCK_RESPONSE_SIZE) throw new DecodeError('CLOCK_RESPONSE', `payload must be ${CLOCK_RESPONSE_SIZE} bytes, got ${payload.length}`);
   const b = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
   return { t1: b.readBigInt64LE(0), t1r: b.readBigInt64LE(8), t2r: b.readBigInt64LE(16) };
+}
+
+/** WINDOW payload (PROTOCOL.md §11): the u32 LE credit increment, 1 … 2^31−1. */
+export function encodeWindow(increment: number): Buffer {
+  const b = Buffer.allocUnsafe(WINDOW_SIZE);
+  b.writeUInt32LE(increment >>> 0, 0);
+  return b;
+}
+/**
+ * Reads a WINDOW payload.
+ * @throws DecodeError unless it is 4 bytes holding an increment of 1 … 2^31−1.
+ */
+export function decodeWindow(payload: Uint8Array): number {
+  if (payload.length !== WINDOW_SIZE) throw new DecodeError('WINDOW', `payload must be ${WINDOW_SIZE} bytes, got ${payload.length}`);
+  const n = (payload[0]! | (payload[1]! << 8) | (payload[2]! << 16)) + payload[3]! * 0x1000000;
+  if (n === 0 || n > 0x7fffffff) throw new DecodeError('WINDOW', `the increment must be 1 … 2^31−1, got ${n}`);
+  return n;
 }

@@ -66,6 +66,12 @@ export interface FrameDecoderOptions {
   readonly isKnownType?: (kind: Kind, type: number) => boolean;
   /** Allocator for payloads split across chunks (default Buffer.allocUnsafe); a seam for tests. */
   readonly allocate?: (size: number) => Buffer;
+  /**
+   * Accept the stream kinds (OPEN, DATA, WINDOW, RESET) and the END flag (default false: a
+   * kind above ERROR is BAD_KIND, as in every peer without the feature). The engine turns it on
+   * once both HELLOs list "streams" (PROTOCOL.md §11).
+   */
+  readonly streams?: boolean;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -81,6 +87,8 @@ const EMPTY = Buffer.alloc(0);
 export class FrameDecoder {
   /** Current maximum payload; the engine lowers or raises it after HELLO. */
   maxFrame: number;
+  /** Whether the stream kinds and the END flag are accepted (see {@link FrameDecoderOptions.streams}). */
+  streams: boolean;
   readonly #onFrame: (frame: Frame) => void;
   readonly #isKnownType: ((kind: Kind, type: number) => boolean) | undefined;
   readonly #allocate: (size: number) => Buffer;
@@ -100,6 +108,7 @@ export class FrameDecoder {
     this.maxFrame = Math.min(options.maxFrame ?? DEFAULT_MAX_FRAME, MAX_FRAME_CEILING);
     this.#isKnownType = options.isKnownType;
     this.#allocate = options.allocate ?? Buffer.allocUnsafe;
+    this.streams = options.streams ?? false;
   }
 
   /** Bytes held for a frame not yet complete. */
@@ -187,11 +196,15 @@ export class FrameDecoder {
     const kind = b[o + 6]!;
     const flags = b[o + 7]!;
     const id = (b[o + 8]! | (b[o + 9]! << 8) | (b[o + 10]! << 16)) + b[o + 11]! * 0x1000000;
-    if (kind > Kind.ERROR) throw new BadKindError(kind);
-    if (flags & ~KNOWN_FLAGS) throw new BadFlagsError(flags, 'bits other than 0x01 (DEADLINE) must be zero in protocol 1');
-    if (flags & Flags.DEADLINE) {
-      if (kind !== Kind.REQUEST) throw new BadFlagsError(flags, 'DEADLINE is only valid on REQUEST frames');
-      if (length < 4) throw new BadFlagsError(flags, 'a DEADLINE frame needs at least the 4-byte deadline prefix');
+    if (kind > (this.streams ? Kind.RESET : Kind.ERROR)) throw new BadKindError(kind);
+    if (flags !== 0) {
+      if (flags & ~KNOWN_FLAGS || (!this.streams && flags & Flags.END))
+        throw new BadFlagsError(flags, `bits other than ${this.streams ? '0x01 (DEADLINE) and 0x02 (END)' : '0x01 (DEADLINE)'} must be zero in protocol 1`);
+      if (flags & Flags.DEADLINE) {
+        if (kind !== Kind.REQUEST && kind !== Kind.OPEN) throw new BadFlagsError(flags, 'DEADLINE is only valid on REQUEST and OPEN frames');
+        if (length < 4) throw new BadFlagsError(flags, 'a DEADLINE frame needs at least the 4-byte deadline prefix');
+      }
+      if (flags & Flags.END && kind !== Kind.OPEN && kind !== Kind.DATA) throw new BadFlagsError(flags, 'END is only valid on OPEN and DATA frames');
     }
     if (length > this.maxFrame) throw new FrameTooLargeError(length, this.maxFrame);
     if (this.#isKnownType && !this.#isKnownType(kind as Kind, type)) throw new UnknownTypeError(type, kind);

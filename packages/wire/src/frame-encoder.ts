@@ -51,8 +51,9 @@ export class FrameEncoder {
    * Appends one frame.
    * @param deadlineMs for REQUEST frames: a relative deadline, sent as the u32 prefix that the
    *   DEADLINE flag announces. Omit for no deadline.
+   * @param flags other flag bits (END on a stream's OPEN or DATA, PROTOCOL.md §11).
    */
-  push(kind: Kind, type: number, id: number, payload: Uint8Array, deadlineMs?: number): void {
+  push(kind: Kind, type: number, id: number, payload: Uint8Array, deadlineMs?: number, flags = 0): void {
     const hasDeadline = deadlineMs !== undefined;
     const prefix = hasDeadline ? 4 : 0;
     const length = prefix + payload.length;
@@ -63,7 +64,7 @@ export class FrameEncoder {
     buf.writeUInt32LE(length, p);
     buf.writeUInt16LE(type, p + 4);
     buf[p + 6] = kind;
-    buf[p + 7] = hasDeadline ? Flags.DEADLINE : 0;
+    buf[p + 7] = hasDeadline ? flags | Flags.DEADLINE : flags;
     buf.writeUInt32LE(id >>> 0, p + 8);
     p += HEADER_SIZE;
     if (hasDeadline) {
@@ -111,13 +112,13 @@ export class FrameEncoder {
 }
 
 /** Encodes one frame into one new buffer: for tests, tools, control frames and simple peers. */
-export function encodeFrame(kind: Kind, type: number, id: number, payload: Uint8Array, deadlineMs?: number): Buffer {
+export function encodeFrame(kind: Kind, type: number, id: number, payload: Uint8Array, deadlineMs?: number, flags = 0): Buffer {
   const prefix = deadlineMs === undefined ? 0 : 4;
   const out = Buffer.allocUnsafe(HEADER_SIZE + prefix + payload.length);
   out.writeUInt32LE(prefix + payload.length, 0);
   out.writeUInt16LE(type, 4);
   out[6] = kind;
-  out[7] = prefix ? Flags.DEADLINE : 0;
+  out[7] = prefix ? flags | Flags.DEADLINE : flags;
   out.writeUInt32LE(id >>> 0, 8);
   if (deadlineMs !== undefined) out.writeUInt32LE(Math.min(Math.max(0, Math.ceil(deadlineMs)), 0xffffffff), HEADER_SIZE);
   out.set(payload, HEADER_SIZE + prefix);

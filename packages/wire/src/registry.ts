@@ -24,10 +24,30 @@ export interface MethodDef<Q extends TSchema = TSchema, R extends TSchema = TSch
   readonly description?: string;
 }
 
+/**
+ * Who sends how many messages on a stream (PROTOCOL.md §11): `server`, one request then many
+ * responses; `client`, many requests then one response; `bidi`, many each way.
+ */
+export type StreamMode = 'server' | 'client' | 'bidi';
+
+/** A stream method: its TYPE_ id, its mode and the schemas of its request and response messages. */
+export interface StreamDef<Q extends TSchema = TSchema, R extends TSchema = TSchema, Mo extends StreamMode = StreamMode> {
+  /** The TYPE_ id on the wire: an integer in 0 … 0xFEFF, unique across messages, methods and streams. */
+  readonly id: number;
+  readonly mode: Mo;
+  /** Schema of each message the opener sends. */
+  readonly request: Q;
+  /** Schema of each message the acceptor sends. */
+  readonly response: R;
+  readonly description?: string;
+}
+
 /** Message declarations keyed by name. The key is the type's name on both ends. */
 export type MessageDefs = { readonly [name: string]: MessageDef };
 /** Method declarations keyed by name. */
 export type MethodDefs = { readonly [name: string]: MethodDef };
+/** Stream method declarations keyed by name. */
+export type StreamDefs = { readonly [name: string]: StreamDef };
 
 /** A declared message with its compiled checker. */
 export interface MessageEntry {
@@ -49,11 +69,23 @@ export interface MethodEntry {
   readonly checkResponse: TypeCheck<TSchema>;
 }
 
+/** A declared stream method with its compiled checkers. */
+export interface StreamEntry {
+  readonly kind: 'stream';
+  readonly name: string;
+  readonly id: number;
+  readonly mode: StreamMode;
+  readonly request: TSchema;
+  readonly response: TSchema;
+  readonly checkRequest: TypeCheck<TSchema>;
+  readonly checkResponse: TypeCheck<TSchema>;
+}
+
 /** One line of the registry's summary, carried in HELLO so a mismatch can name what differs. */
 export interface TypeSummary {
   readonly id: number;
   readonly name: string;
-  readonly kind: 'message' | 'method';
+  readonly kind: 'message' | 'method' | 'stream';
   /** First 16 hex digits of SHA-256 over the entry's canonical schema JSON. */
   readonly hash: string;
 }
@@ -62,11 +94,13 @@ export interface TypeSummary {
  * Every message type and method two peers share, declared once. Build it with
  * {@link defineRegistry}; pass the same registry to both ends.
  */
-export class Registry<M extends MessageDefs = MessageDefs, R extends MethodDefs = MethodDefs> {
+export class Registry<M extends MessageDefs = MessageDefs, R extends MethodDefs = MethodDefs, S extends StreamDefs = StreamDefs> {
   /** The message declarations, as given. */
   readonly messages: M;
   /** The method declarations, as given. */
   readonly methods: R;
+  /** The stream method declarations, as given (PROTOCOL.md §11). */
+  readonly streams: S;
   /**
    * SHA-256 (hex, 32 digits) over every entry's id, name, kind and canonical schema, sorted by id.
    * Equal in every process that declares the same registry; changes with any schema change.
@@ -86,11 +120,14 @@ export class Registry<M extends MessageDefs = MessageDefs, R extends MethodDefs 
   // Arrays indexed by TYPE_ id: the decoder's hot path looks an id up per frame.
   readonly #messagesById: (MessageEntry | undefined)[] = [];
   readonly #methodsById: (MethodEntry | undefined)[] = [];
+  readonly #streamsByName = new Map<string, StreamEntry>();
+  readonly #streamsById: (StreamEntry | undefined)[] = [];
 
   /** @internal Use {@link defineRegistry}. */
-  constructor(messages: M, methods: R) {
+  constructor(messages: M, methods: R, streams: S = {} as S) {
     this.messages = messages;
     this.methods = methods;
+    this.streams = streams;
     const seenIds = new Map<number, string>();
     const claim = (id: unknown, name: string): number => {
       if (!Number.isInteger(id) || (id as number) < 0 || (id as number) >= RESERVED_ID_MIN) {
@@ -137,9 +174,33 @@ export class Registry<M extends MessageDefs = MessageDefs, R extends MethodDefs 
       this.#methodsById[id] = entry;
       canonical.push({ id, name, kind: 'method', request: def.request, response: def.response });
     }
+    // A registry without streams has exactly the entries (and the fingerprint) it had before them.
+    for (const [name, def] of Object.entries(streams)) {
+      checkName(name);
+      if (this.#messagesByName.has(name) || this.#methodsByName.has(name)) {
+        throw new RegistryDefinitionError(`'${name}' is declared twice (as a stream and as a message or method): names must be unique`);
+      }
+      if (def.mode !== 'server' && def.mode !== 'client' && def.mode !== 'bidi') {
+        throw new RegistryDefinitionError(`stream '${name}' has mode ${String(def.mode)}: a mode is 'server', 'client' or 'bidi'`);
+      }
+      const id = claim(def.id, name);
+      const entry: StreamEntry = {
+        kind: 'stream',
+        name,
+        id,
+        mode: def.mode,
+        request: def.request,
+        response: def.response,
+        checkRequest: TypeCompiler.Compile(def.request),
+        checkResponse: TypeCompiler.Compile(def.response),
+      };
+      this.#streamsByName.set(name, entry);
+      this.#streamsById[id] = entry;
+      canonical.push({ id, name, kind: 'stream', mode: def.mode, request: def.request, response: def.response });
+    }
     const sorted = canonical.sort((a, b) => (a as { id: number }).id - (b as { id: number }).id);
     this.summary = sorted.map((c) => {
-      const { id, name, kind } = c as { id: number; name: string; kind: 'message' | 'method' };
+      const { id, name, kind } = c as { id: number; name: string; kind: 'message' | 'method' | 'stream' };
       return { id, name, kind, hash: sha256(canonicalJson(c)).slice(0, 16) };
     });
     this.canonicalJson = canonicalJson(sorted);
@@ -158,6 +219,24 @@ export class Registry<M extends MessageDefs = MessageDefs, R extends MethodDefs 
     const e = this.#methodsByName.get(name);
     if (!e) throw new UnknownNameError('method', name, [...this.#methodsByName.keys()]);
     return e;
+  }
+
+  /** The stream method declared under `name`; throws {@link UnknownNameError} if there is none. */
+  stream(name: string): StreamEntry {
+    const e = this.#streamsByName.get(name);
+    // UnknownNameError names what it looked for; a stream method is a method of the registry.
+    if (!e) throw new UnknownNameError('method', name, [...this.#streamsByName.keys()]);
+    return e;
+  }
+
+  /** The stream method with TYPE_ id `id`, if declared. */
+  streamById(id: number): StreamEntry | undefined {
+    return this.#streamsById[id];
+  }
+
+  /** Names of every declared stream method. */
+  streamNames(): string[] {
+    return [...this.#streamsByName.keys()];
   }
 
   /** The message with TYPE_ id `id`, if declared. */
@@ -195,27 +274,32 @@ export class Registry<M extends MessageDefs = MessageDefs, R extends MethodDefs 
  */
 // `{}` as the default means "no entries": a registry with only messages (or only methods) infers the other side as empty.
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type
-export function defineRegistry<M extends MessageDefs = {}, R extends MethodDefs = {}>(definition: {
+export function defineRegistry<M extends MessageDefs = {}, R extends MethodDefs = {}, S extends StreamDefs = {}>(definition: {
   readonly messages?: M;
   readonly methods?: R;
-}): Registry<M, R> {
-  return new Registry((definition.messages ?? {}) as M, (definition.methods ?? {}) as R);
+  /** Stream methods (PROTOCOL.md §11), e.g. `{ tail: { id: 200, mode: 'server', request, response } }`. */
+  readonly streams?: S;
+}): Registry<M, R, S> {
+  return new Registry((definition.messages ?? {}) as M, (definition.methods ?? {}) as R, (definition.streams ?? {}) as S);
 }
 
 /**
  * Joins registries into one, e.g. a library's own messages with an application's.
  * @throws RegistryDefinitionError when two of them claim the same id or name.
  */
-export function mergeRegistries<A extends Registry, B extends Registry>(a: A, b: B): Registry<RegMessages<A> & RegMessages<B>, RegMethods<A> & RegMethods<B>> {
-  for (const name of Object.keys(b.messages)) {
-    if (Object.hasOwn(a.messages, name) || Object.hasOwn(a.methods, name))
+export function mergeRegistries<A extends Registry, B extends Registry>(
+  a: A,
+  b: B,
+): Registry<RegMessages<A> & RegMessages<B>, RegMethods<A> & RegMethods<B>, RegStreams<A> & RegStreams<B>> {
+  for (const name of [...Object.keys(b.messages), ...Object.keys(b.methods), ...Object.keys(b.streams)]) {
+    if (Object.hasOwn(a.messages, name) || Object.hasOwn(a.methods, name) || Object.hasOwn(a.streams, name))
       throw new RegistryDefinitionError(`'${name}' is declared in both registries being merged`);
   }
-  for (const name of Object.keys(b.methods)) {
-    if (Object.hasOwn(a.messages, name) || Object.hasOwn(a.methods, name))
-      throw new RegistryDefinitionError(`'${name}' is declared in both registries being merged`);
-  }
-  return new Registry({ ...a.messages, ...b.messages } as RegMessages<A> & RegMessages<B>, { ...a.methods, ...b.methods } as RegMethods<A> & RegMethods<B>);
+  return new Registry(
+    { ...a.messages, ...b.messages } as RegMessages<A> & RegMessages<B>,
+    { ...a.methods, ...b.methods } as RegMethods<A> & RegMethods<B>,
+    { ...a.streams, ...b.streams } as RegStreams<A> & RegStreams<B>,
+  );
 }
 
 function checkName(name: string): void {
@@ -231,9 +315,11 @@ function sha256(text: string): string {
 }
 
 /** The message declarations of a registry type. */
-export type RegMessages<Reg> = Reg extends Registry<infer M, MethodDefs> ? M : never;
+export type RegMessages<Reg> = Reg extends Registry<infer M, MethodDefs, any> ? M : never;
 /** The method declarations of a registry type. */
-export type RegMethods<Reg> = Reg extends Registry<MessageDefs, infer R> ? R : never;
+export type RegMethods<Reg> = Reg extends Registry<MessageDefs, infer R, any> ? R : never;
+/** The stream method declarations of a registry type. */
+export type RegStreams<Reg> = Reg extends Registry<MessageDefs, MethodDefs, infer S> ? S : never;
 /** Names of the messages of a registry, as a string-literal union. */
 export type MessageName<Reg> = keyof RegMessages<Reg> & string;
 /** Names of the methods of a registry, as a string-literal union. */
@@ -244,3 +330,11 @@ export type MessageOf<Reg, K extends MessageName<Reg>> = Static<RegMessages<Reg>
 export type RequestOf<Reg, K extends MethodName<Reg>> = Static<RegMethods<Reg>[K]['request']>;
 /** The static type of the response of method `K`. */
 export type ResponseOf<Reg, K extends MethodName<Reg>> = Static<RegMethods<Reg>[K]['response']>;
+/** Names of the stream methods of a registry, as a string-literal union. */
+export type StreamName<Reg> = keyof RegStreams<Reg> & string;
+/** The mode of stream method `K`. */
+export type StreamModeOf<Reg, K extends StreamName<Reg>> = RegStreams<Reg>[K]['mode'];
+/** The static type of each message the opener of stream `K` sends. */
+export type StreamRequestOf<Reg, K extends StreamName<Reg>> = Static<RegStreams<Reg>[K]['request']>;
+/** The static type of each message the acceptor of stream `K` sends. */
+export type StreamResponseOf<Reg, K extends StreamName<Reg>> = Static<RegStreams<Reg>[K]['response']>;

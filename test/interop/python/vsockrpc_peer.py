@@ -14,6 +14,8 @@ Usage (each prints one JSON object per line on stdout; int64 values are decimal 
   vsockrpc_peer.py probe     SOCK NAME            one edge case of the spec, settled in a sentence
   vsockrpc_peer.py hello     SOCK VARIANT         a HELLO variant: accepted or refused?
   vsockrpc_peer.py linger    SOCK [--seconds S]   serve until the other side says GOAWAY
+  vsockrpc_peer.py stream    SOCK [--n N] [--window W]
+                                                  open `lines` (section 11's registry) and consume it with credit
 Unix sockets only: this peer never opens AF_VSOCK.
 """
 import argparse
@@ -31,6 +33,8 @@ SPEC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."
 # §2 kinds and flags, §4 reserved control ids.
 CONTROL, EVENT, REQUEST, RESPONSE, ERROR = 0, 1, 2, 3, 4
 DEADLINE = 0x01
+OPEN, DATA, WINDOW, RESET = 5, 6, 7, 8   # §2/§11: only where both HELLOs list "streams"
+END = 0x02                               # §2/§11: OPEN and DATA only
 HELLO, PING, PONG, CANCEL, GOAWAY, CLOCK_REQUEST, CLOCK_RESPONSE = range(0xFF00, 0xFF07)
 VERSION = 1
 MAX_FRAME = 16 * 1024 * 1024          # §2 default; announced in our HELLO
@@ -200,7 +204,8 @@ class Registry:
         self.by_id = {e["id"]: e for e in self.entries}
         self.by_name = {e["name"]: e for e in self.entries}
         # HELLO `types`: [id, name, "m"|"r", first 16 hex of SHA-256 of the entry's canonical JSON]
-        self.types = [[e["id"], e["name"], "m" if e["kind"] == "message" else "r",
+        letter = {"message": "m", "method": "r", "stream": "s"}  # §7: a stream method's letter is "s"
+        self.types = [[e["id"], e["name"], letter[e["kind"]],
                        hashlib.sha256(canonical_json(e).encode()).hexdigest()[:16]] for e in self.entries]
 
 
@@ -217,6 +222,15 @@ def spec_registry(spec):
     stated = re.search(r"\(fingerprint\s+`([0-9a-f]{32})`\)", spec)
     reg.spec_text = text
     reg.stated_fingerprint = stated.group(1) if stated else None
+    return reg
+
+
+def spec_stream_registry(spec):
+    """Section 11's registry of stream methods, from its ```json stream-registry block."""
+    m = re.search(r"```json stream-registry\n(.*?)\n```", spec, re.S)
+    if not m: raise SystemExit("PROTOCOL.md has no ```json stream-registry block")
+    reg = Registry(json.loads(m.group(1), object_hook=_json_hook))
+    reg.spec_text = m.group(1)
     return reg
 
 
@@ -763,6 +777,46 @@ def cmd_selftest(reg, spec):
     return ok
 
 
+def cmd_stream(peer, n, window):
+    """§11: open `lines` as stream 1 (we dialed: odd ids) with { n }, a deadline and END, then
+    consume every response, granting credit back with WINDOW as we go. Our HELLO announces a
+    small streamWindow, so the other side must stop and wait for our WINDOWs."""
+    hello, goaway, _ = peer.handshake(features=["clock", "streams"], streamWindow=window, maxStreams=4)
+    if hello is None or peer.peer_hello is None:
+        emit("stream", ok=False, reason="handshake", goaway=goaway); return
+    if "streams" not in (hello.get("features") or []):
+        emit("stream", ok=False, reason="the peer's HELLO lacks the streams feature"); return
+    e = peer.reg.by_name["lines"]
+    sid, granted, owed = 1, window, 0
+    peer.send(OPEN, e["id"], sid, struct.pack("<I", 10000) + mp_encode({"n": n}), DEADLINE | END)
+    items, windows, violations, end, reset = [], 0, 0, False, None
+    while not end and reset is None:
+        f = peer.next(10.0)
+        if f is None: break
+        if f.kind == CONTROL and f.type == GOAWAY:
+            reset = {"goaway": mp_decode(f.payload)}; break
+        if f.id != sid or f.type != e["id"]: continue
+        if f.kind == RESET:
+            reset = mp_decode(f.payload); break
+        if f.kind != DATA: continue
+        size = len(f.payload)
+        if size > granted: violations += 1   # the sender ignored our window
+        granted -= size
+        if size > 0:
+            v = mp_decode(f.payload)
+            if validate(e["response"], v) is not None: violations += 1
+            items.append(v)
+            owed += size                     # consumed at once; give it back by quarters of the window
+            if owed >= window // 4 and not f.flags & END:
+                peer.send(WINDOW, e["id"], sid, struct.pack("<I", owed))
+                granted += owed; owed = 0; windows += 1
+        end = bool(f.flags & END)
+    in_order = all(it.get("i") == i and it.get("text") == f"line {i}" for i, it in enumerate(items))
+    emit("stream", ok=end and reset is None and violations == 0 and in_order and len(items) == n,
+         items=len(items), inOrder=in_order, windows=windows, violations=violations, end=end, reset=reset,
+         last=items[-1] if items else None)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -774,9 +828,11 @@ def main():
     s = sub.add_parser("probe"); s.add_argument("sock"); s.add_argument("name")
     s = sub.add_parser("hello"); s.add_argument("sock"); s.add_argument("variant")
     s = sub.add_parser("linger"); s.add_argument("sock"); s.add_argument("--seconds", type=float, default=10)
+    s = sub.add_parser("stream"); s.add_argument("sock"); s.add_argument("--n", type=int, default=500)
+    s.add_argument("--window", type=int, default=1024)
     a = ap.parse_args()
     spec = read_spec()
-    reg = spec_registry(spec)
+    reg = spec_stream_registry(spec) if a.cmd == "stream" else spec_registry(spec)
     if a.cmd == "selftest":
         sys.exit(0 if cmd_selftest(reg, spec) else 1)
     peer = Peer(a.sock, reg)
@@ -787,6 +843,7 @@ def main():
         elif a.cmd == "probe": cmd_probe(peer, a.name)
         elif a.cmd == "hello": cmd_hello(peer, a.variant)
         elif a.cmd == "linger": cmd_linger(peer, a.seconds)
+        elif a.cmd == "stream": cmd_stream(peer, a.n, a.window)
     except ProtocolError as e:
         emit("protocol-error", code=e.code, message=str(e))
         sys.exit(2)

@@ -1,0 +1,84 @@
+/**
+ * The only label values the engine's metrics ever carry (PROTOCOL.md §6 for the codes): fixed
+ * sets, never text a peer chose, so no peer can grow the number of series (ARCHITECTURE.md,
+ * "A guest is hostile").
+ */
+import { constants as osConstants } from 'node:os';
+import { KIND_NAMES } from '@vsock-rpc/wire';
+
+/**
+ * Error codes that are label values of their own: those of PROTOCOL.md §6 (on the wire and the
+ * receiver's names for failures), the engine's and the wire package's own codes, and socket
+ * errno names (from node:os, a fixed set of this platform). Anything else counts as `OTHER`.
+ */
+export const KNOWN_ERROR_CODES: ReadonlySet<string> = new Set([
+  // PROTOCOL.md §6: ERROR codes, GOAWAY codes, and the receiver's names of failures.
+  'UNKNOWN_METHOD',
+  'INVALID_ARGUMENT',
+  'DEADLINE_EXCEEDED',
+  'CANCELLED',
+  'UNAVAILABLE',
+  'RESOURCE_EXHAUSTED',
+  'INTERNAL',
+  'HELLO_MISMATCH',
+  'HANDSHAKE_TIMEOUT',
+  'PROTOCOL_ERROR',
+  'FRAME_TOO_LARGE',
+  'FRAME_TIMEOUT',
+  'IDLE_TIMEOUT',
+  'SHUTDOWN',
+  'CONNECTION_LIMIT',
+  'CID_NOT_ALLOWED',
+  // A peer over its byte or CPU budget was slowed (reading paused) before any RESOURCE_EXHAUSTED.
+  'THROTTLED',
+  'BAD_KIND',
+  'BAD_FLAGS',
+  'UNKNOWN_TYPE',
+  'TRUNCATED_FRAME',
+  'DECODE_ERROR',
+  'SCHEMA_VIOLATION',
+  // The engine's and the wire package's own codes.
+  'OK',
+  'ERROR',
+  'OTHER',
+  'INVALID_RESPONSE',
+  'HANDLER_ERROR',
+  'QUEUE_FULL',
+  'METRICS_CONFLICT',
+  'UNKNOWN_NAME',
+  'REGISTRY_DEFINITION',
+  // Node's codes for a socket that went away under a write or read.
+  'ABORT_ERR',
+  'ERR_STREAM_DESTROYED',
+  'ERR_STREAM_WRITE_AFTER_END',
+  'ERR_STREAM_PREMATURE_CLOSE',
+  'ERR_SOCKET_CLOSED',
+  'EHYBRIDHANDSHAKE',
+  ...Object.keys(osConstants.errno),
+]);
+
+/** The error codes published at 0 before they first happen: those of PROTOCOL.md §6 (the block above up to SCHEMA_VIOLATION). */
+export const ZERO_ERRORS: Readonly<Record<string, number>> = Object.fromEntries(
+  [...KNOWN_ERROR_CODES].slice(0, [...KNOWN_ERROR_CODES].indexOf('SCHEMA_VIOLATION') + 1).map((c) => [c, 0]),
+);
+
+/** The label value of TYPE_ ids that are neither control types nor declared in the registry. */
+export const UNKNOWN_LABEL = 'unknown';
+/** The label value of every error code outside the allowlist. */
+export const OTHER_CODE = 'OTHER';
+
+/** Why outbound events were dropped: the only label values of `dropped_events_total`. */
+export const DROP_REASONS = ['oldest', 'newest', 'rejected', 'offline', 'oversized'] as const;
+/** One of {@link DROP_REASONS}. */
+export type DropReason = (typeof DROP_REASONS)[number];
+/** What an evicted connection was: the only label values of `connections_evicted_total`. */
+export const EVICTION_REASONS = ['handshake', 'idle'] as const;
+/** One of {@link EVICTION_REASONS}. */
+export type EvictionReason = (typeof EVICTION_REASONS)[number];
+
+/** Every TYPE_ id (u16). */
+export const TYPES = 0x10000;
+/** Rows of the frame counters: the five kinds of PROTOCOL.md §2, and one for any other byte. */
+export const KIND_ROWS = 6;
+/** The `kind` label of each row. */
+export const KIND_LABELS = [...Array.from({ length: 5 }, (_, k) => KIND_NAMES[k] ?? UNKNOWN_LABEL), UNKNOWN_LABEL];
