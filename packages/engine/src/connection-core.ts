@@ -1,9 +1,11 @@
 /**
  * What the parts of a connection share, and all they see of it. A {@link Connection} is split
  * along its lines: the handshake (handshake.ts), calls in each direction (outgoing-calls.ts,
- * incoming-calls.ts), the control lane (control-lane.ts), the receive guard (receive-guard.ts)
- * and event dispatch (event-dispatch.ts). None of them holds the Connection: they get this
- * {@link ConnectionCore}, whose state only the Connection moves (its fields are read-only here).
+ * incoming-calls.ts), the control lane (control-lane.ts), the receive guard (receive-guard.ts),
+ * event dispatch (event-dispatch.ts), streams (streams.ts) and graceful close (graceful-close.ts).
+ * None of them holds the Connection: they get this {@link ConnectionCore}, whose state only the
+ * Connection moves (its fields are read-only here, but for `chunkAt`, which the receive guard
+ * stamps as each chunk arrives).
  *
  * {@link SharedCore} is its implementation, owned by the Connection. It also holds what every
  * part needs the same way: the read pauses (reasons stack) and the connection's log.
@@ -33,9 +35,12 @@ export interface ConnectionCore {
   readonly peerMaxFrame: number;
   /**
    * The monotonic time at which the socket chunk being decoded arrived: T1′ of clock requests
-   * and T2 of clock responses are taken from it, the earliest point of our receive path.
+   * and T2 of clock responses are taken from it, the earliest point of our receive path
+   * (written by the receive guard's `onData`, read by the rest).
    */
-  readonly chunkAt: bigint;
+  chunkAt: bigint;
+  /** Complete frames received (the Connection counts each as it dispatches it). */
+  readonly framesIn: number;
   readonly closeError: Error | undefined;
   /** The peer's GOAWAY, once received. */
   readonly goawayReceived: GoawayError | undefined;
@@ -43,6 +48,8 @@ export interface ConnectionCore {
   readonly now: () => bigint;
   /** Tells the peer why with GOAWAY `code`, then closes the connection with `err`. */
   goawayAndFail(code: string, err: Error): void;
+  /** Closes the connection with `err` at once (`endGracefully`: what is written, a GOAWAY say, goes out first). */
+  fail(err: Error, endGracefully: boolean): void;
   /** Stops reading from the socket for `reason` (reasons stack; reading resumes when all are gone). */
   pause(reason: string): void;
   resume(reason: string): void;
@@ -65,6 +72,7 @@ export class SharedCore implements ConnectionCore {
   peer: PeerContext | undefined = undefined;
   peerMaxFrame = DEFAULT_MAX_FRAME;
   chunkAt = 0n;
+  framesIn = 0;
   closeError: Error | undefined = undefined;
   goawayReceived: GoawayError | undefined = undefined;
   readonly #fail: (err: Error, endGracefully: boolean) => void;
@@ -92,6 +100,10 @@ export class SharedCore implements ConnectionCore {
       /* the socket may already be gone */
     }
     this.#fail(err, true);
+  }
+
+  fail(err: Error, endGracefully: boolean): void {
+    this.#fail(err, endGracefully);
   }
 
   pause(reason: string): void {

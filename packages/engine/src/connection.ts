@@ -2,9 +2,11 @@
  * One vsock-rpc connection: its state machine, frame dispatch, public API and teardown. The work
  * is done by parts that see it only through a ConnectionCore (connection-core.ts): the handshake
  * (handshake.ts), our calls (outgoing-calls.ts), the peer's calls (incoming-calls.ts), PING/CLOCK/
- * CANCEL (control-lane.ts), the receive guard and watchdog (receive-guard.ts), event dispatch
- * (event-dispatch.ts), streams (streams.ts) and graceful close (graceful-close.ts). Outstanding work of every kind
- * lives in a PendingTable (deadline-table.ts): teardown rejects everything in every table.
+ * CANCEL (control-lane.ts), the receive path's entry, its guards and the watchdog
+ * (receive-guard.ts), event dispatch (event-dispatch.ts), streams (streams.ts, with
+ * stream-channel.ts and stream-handlers.ts) and graceful close (graceful-close.ts). Each part
+ * checks the rules of the frames it receives; this file routes them by kind. Outstanding work of
+ * every kind lives in a PendingTable (deadline-table.ts): teardown rejects everything in every table.
  *
  * States, and only these moves: 'handshake' → 'open' (the peer's HELLO is accepted);
  * 'open' → 'closing' (we close(), or the peer's GOAWAY SHUTDOWN); any → 'closed' (a failure,
@@ -12,8 +14,8 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
-import { CONTROL_NAMES, ControlType, DEFAULT_MAX_FRAME, FrameDecoder, Kind, MAX_FRAME_CEILING } from '@vsock-rpc/wire';
-import { ProtocolError, RESERVED_ID_MIN, VsockRpcError, type Frame } from '@vsock-rpc/wire';
+import { ControlType, DEFAULT_MAX_FRAME, FrameDecoder, Kind, MAX_FRAME_CEILING } from '@vsock-rpc/wire';
+import { VsockRpcError, type Frame } from '@vsock-rpc/wire';
 import type { CallOptions, ClockSample, ConnectionOptions, ConnectionStats } from './connection-options.js';
 import { SharedCore } from './connection-core.js';
 import { ControlLane, decodeGoaway } from './control-lane.js';
@@ -22,12 +24,12 @@ import { EventDispatch } from './event-dispatch.js';
 import { EventQueue } from './event-queue.js';
 import { FrameWriter } from './frame-writer.js';
 import { GracefulClose } from './graceful-close.js';
-import { DEFAULT_FEATURES, HELLO_MAX, Handshake, ProtocolErrorBeforeHello } from './handshake.js';
+import { HELLO_MAX, Handshake, ProtocolErrorBeforeHello } from './handshake.js';
 import { IncomingCalls } from './incoming-calls.js';
 import { OutgoingCalls } from './outgoing-calls.js';
 import type { PeerContext } from './peer.js';
 import { encodeEvent } from './event-encoder.js';
-import { ReceiveGuard } from './receive-guard.js';
+import { ReceiveGuard, knownTypes } from './receive-guard.js';
 import { Streams } from './streams.js';
 import type { UntypedStreamCall } from './stream-types.js';
 
@@ -66,8 +68,6 @@ export class Connection extends EventEmitter {
   readonly #streams: Streams;
   #resolveReady!: (p: PeerContext) => void;
   #rejectReady!: (e: Error) => void;
-  #framesIn = 0;
-  #bytesIn = 0;
 
   constructor(socket: Duplex, options: ConnectionOptions) {
     super();
@@ -87,22 +87,22 @@ export class Connection extends EventEmitter {
     // Until the peer's HELLO is accepted only a HELLO-sized frame is acceptable.
     this.#decoder = new FrameDecoder((f) => this.#onFrame(f), {
       maxFrame: HELLO_MAX,
-      isKnownType: (kind, type) => this.#isKnownType(kind, type),
+      isKnownType: knownTypes(core.codec.registry),
     });
     this.#outgoing = new OutgoingCalls(core);
     this.#incoming = new IncomingCalls(core, options.router);
     this.#streams = new Streams(core, options.router);
     this.#control = new ControlLane(core, this.#incoming);
     this.#events = new EventDispatch(core, options.router, (err) => this.listenerCount('eventError') > 0 && this.emit('eventError', err));
-    this.#guard = new ReceiveGuard(core, this.#decoder, this.#control);
     this.#closer = new GracefulClose(
       core,
       this.queue,
       () => this.#outgoing.size + this.#incoming.size + this.#streams.size,
       () => this.#closed(undefined),
     );
-    socket.on('data', this.#onData);
-    socket.on('end', this.#onEnd);
+    this.#guard = new ReceiveGuard(core, this.#decoder, this.#control, this.#closer);
+    socket.on('data', this.#guard.onData);
+    socket.on('end', this.#guard.onEnd);
     socket.on('error', (err: Error) => this.#fail(err, false));
     socket.on('close', () => this.#onSocketClose());
     this.#handshake = new Handshake(core, this.#maxFrame); // arms its deadline, sends our HELLO
@@ -149,9 +149,9 @@ export class Connection extends EventEmitter {
   stats(): ConnectionStats {
     const writer = this.#core.writer;
     return {
-      framesIn: this.#framesIn,
+      framesIn: this.#core.framesIn,
       framesOut: writer.framesOut,
-      bytesIn: this.#bytesIn,
+      bytesIn: this.#guard.bytesIn,
       bytesOut: writer.bytesOut,
       eventsIn: this.#events.eventsIn,
       eventsDropped: this.queue.dropped,
@@ -249,59 +249,15 @@ export class Connection extends EventEmitter {
     this.#core.resume(reason);
   }
 
-  // ---- receive path ----
+  // ---- receive path (the socket's data and end: receive-guard.ts) ----
 
-  readonly #onData = (chunk: Buffer): void => {
-    const startMs = performance.now();
-    const core = this.#core;
-    core.chunkAt = core.now();
-    this.#bytesIn += chunk.length;
-    core.metrics?.bytesIn(chunk.length);
-    const framesBefore = this.#framesIn;
-    try {
-      this.#decoder.push(chunk);
-    } catch (err) {
-      this.#guard.decodeFailed(err);
-      return;
-    }
-    if (core.state === 'closed') return;
-    this.#guard.afterChunk(chunk.length, this.#framesIn - framesBefore, startMs);
-  };
-
-  readonly #onEnd = (): void => {
-    try {
-      this.#decoder.end();
-    } catch (err) {
-      this.#fail(err as Error, true);
-      return;
-    }
-    // The peer half-closed: finish our side once what we owe is written.
-    if (this.#core.state === 'handshake') {
-      this.#fail(
-        new ConnectionClosedError(`peer ${this.#core.describePeer()} closed during the handshake: is it a vsock-rpc endpoint of the same protocol?`),
-        false,
-      );
-      return;
-    }
-    void this.#closer.end(1000);
-  };
-
-  #isKnownType(kind: Kind, type: number): boolean {
-    if (kind === Kind.CONTROL) return CONTROL_NAMES[type] !== undefined;
-    if (kind === Kind.EVENT) return type < RESERVED_ID_MIN && this.#core.codec.registry.messageById(type) !== undefined;
-    // Stream frames for an unknown method are answered with RESET UNKNOWN_METHOD (OPEN) or
-    // ignored (the rest), like calls (PROTOCOL.md §11).
-    // An unknown (or reserved) method in a REQUEST is answered with ERROR UNKNOWN_METHOD, and a
-    // RESPONSE or ERROR nobody waits for is ignored, whatever its type (PROTOCOL.md §6).
-    return true;
-  }
-
+  /** One frame from the decoder: counted, held to the handshake, and routed by kind to its part. */
   #onFrame(f: Frame): void {
     const core = this.#core;
     // A fatal error (e.g. a refused HELLO) may close us mid-chunk: the frames behind it in the
     // same chunk are from a peer we no longer talk to.
     if (core.state === 'closed') return;
-    this.#framesIn++;
+    core.framesIn++;
     core.metrics?.frameIn(f.type, f.kind, f.end - f.start + 12);
     if (core.state === 'handshake') {
       if (f.kind === Kind.CONTROL && f.type === ControlType.GOAWAY) {
@@ -314,19 +270,12 @@ export class Connection extends EventEmitter {
       this.#onHello(f.payload);
       return;
     }
-    if (core.goawayReceived && (f.kind === Kind.EVENT || f.kind === Kind.REQUEST || f.kind === Kind.OPEN)) {
-      throw new ProtocolError(
-        'PROTOCOL_ERROR',
-        `${f.kind === Kind.EVENT ? 'an EVENT' : f.kind === Kind.REQUEST ? 'a REQUEST' : 'an OPEN'} (type ${f.type}) after the peer's own GOAWAY: its sender starts no new calls or streams and sends no new events (PROTOCOL.md §4)`,
-      );
-    }
+    // After the peer's own GOAWAY no EVENT, REQUEST or OPEN may come: each part checks its kind.
     switch (f.kind) {
       case Kind.EVENT:
         this.#events.onEvent(f);
         return;
       case Kind.REQUEST:
-        // 0 is never a call id (PROTOCOL.md §2): a peer that sends it has no way to match the answer.
-        if (f.id === 0) throw new ProtocolError('PROTOCOL_ERROR', `a REQUEST for method id ${f.type} with call id 0: call ids are 1 … 2^32−1 (PROTOCOL.md §2)`);
         this.#incoming.onRequest(f);
         return;
       case Kind.RESPONSE:
@@ -353,7 +302,7 @@ export class Connection extends EventEmitter {
     core.peerMaxFrame = hello.maxFrame;
     this.#decoder.maxFrame = this.#maxFrame;
     // Stream kinds are accepted only when both sides offered them (PROTOCOL.md §11).
-    this.#decoder.streams = this.#streams.enable(hello, core.options.features ?? DEFAULT_FEATURES);
+    this.#decoder.streams = this.#streams.enable(hello);
     const info = core.options.peerInfo;
     const peer: PeerContext = { name: hello.name, address: info.address, transport: info.transport, cid: info.cid, connectionId: this.id };
     core.peer = peer;
@@ -390,17 +339,7 @@ export class Connection extends EventEmitter {
   #fail(err: Error, endGracefully: boolean): void {
     if (this.#core.state === 'closed') return;
     this.#closed(err, (err as VsockRpcError).code ?? (err as NodeJS.ErrnoException).code ?? 'ERROR');
-    if (endGracefully) {
-      // Let the GOAWAY out, then close.
-      this.socket.end();
-      // Cleared when the socket closes: a pending timer would keep this Connection (and its
-      // buffers) alive for a second after every rejected peer, and a storm of them adds up.
-      const timer = setTimeout(() => this.socket.destroy(), 1000);
-      timer.unref?.();
-      this.socket.once('close', () => clearTimeout(timer));
-    } else {
-      this.socket.destroy();
-    }
+    this.#closer.endAfterFailure(endGracefully);
   }
 
   #onSocketClose(): void {

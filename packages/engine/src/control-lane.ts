@@ -1,9 +1,10 @@
 /**
  * The control lane once the handshake is done (PROTOCOL.md §4): PING/PONG (keepalive and the
  * round-trip time), CLOCK_REQUEST/CLOCK_RESPONSE (we answer the peer's, and ask our own for
- * clock sync), CANCEL (routed to the running call), and the GOAWAY payload. Our PINGs and clock
- * requests share one implementation (`#ask`): send a control frame on the urgent lane with a
- * fresh nonce, and wait in a {@link PendingTable} for the answer that carries it back.
+ * clock sync), CANCEL (routed to the running call), the GOAWAY payload, and the protocol error
+ * of an EVENT, REQUEST or OPEN after the peer's own GOAWAY (each part checks its own kind). Our
+ * PINGs and clock requests share one implementation (`#ask`): send a control frame on the urgent
+ * lane with a fresh nonce, and wait in a {@link PendingTable} for the answer that carries it back.
  */
 import {
   ControlType,
@@ -160,4 +161,15 @@ export function decodeGoaway(payload: Buffer): ErrorPayload {
       `an undecodable GOAWAY payload (${(err as Error).message}): a GOAWAY carries an ErrorPayload (PROTOCOL.md §4, §6)`,
     );
   }
+}
+
+/**
+ * `what` (an EVENT, a REQUEST, an OPEN) of `type` arrived after the peer's own GOAWAY: a protocol
+ * error (PROTOCOL.md §4). The parts that receive those kinds check it first.
+ */
+export function afterPeerGoaway(what: string, type: number): ProtocolError {
+  return new ProtocolError(
+    'PROTOCOL_ERROR',
+    `${what} (type ${type}) after the peer's own GOAWAY: its sender starts no new calls or streams and sends no new events (PROTOCOL.md §4)`,
+  );
 }

@@ -7,6 +7,7 @@
  */
 import type { Codec, Frame, VsockRpcError } from '@vsock-rpc/wire';
 import type { ConnectionCore } from './connection-core.js';
+import { afterPeerGoaway } from './control-lane.js';
 import type { Router } from './router.js';
 
 /** The event side of one connection's receive path. */
@@ -39,9 +40,10 @@ export class EventDispatch {
     return this.#eventsInvalid;
   }
 
-  /** One EVENT frame (its type is known: the decoder checked). */
+  /** One EVENT frame (its type is known: the decoder checked). @throws ProtocolError after the peer's GOAWAY. */
   onEvent(f: Frame): void {
     const core = this.#core;
+    if (core.goawayReceived) throw afterPeerGoaway('an EVENT', f.type);
     const entry = this.#codec.registry.messageById(f.type)!;
     let value: unknown;
     try {

@@ -3,8 +3,9 @@
  * and ending the socket once what we owe is written. Queued events go first (the sender of a
  * GOAWAY sends no events after it), then GOAWAY SHUTDOWN, then the calls in flight in both
  * directions may finish, then the socket is ended. Also {@link GracefulClose.drained}: waiting
- * until the writer has handed everything to the socket. The Connection moves the state; this
- * only reads it, and calls `finish` to reach 'closed'.
+ * until the writer has handed everything to the socket, and {@link GracefulClose.endAfterFailure}:
+ * how the socket ends once the connection has failed. The Connection moves the state; this only
+ * reads it, and calls `finish` to reach 'closed'.
  */
 import { ControlType, Kind, encodeErrorPayload } from '@vsock-rpc/wire';
 import type { ConnectionCore } from './connection-core.js';
@@ -75,6 +76,25 @@ export class GracefulClose {
       });
       socket.end();
     });
+  }
+
+  /**
+   * Ends the socket of a connection that has just failed: at once, or (`afterGoaway`) once the
+   * GOAWAY just written has gone out, destroying it after a second at most.
+   */
+  endAfterFailure(afterGoaway: boolean): void {
+    const socket = this.#core.socket;
+    if (afterGoaway) {
+      // Let the GOAWAY out, then close.
+      socket.end();
+      // Cleared when the socket closes: a pending timer would keep this Connection (and its
+      // buffers) alive for a second after every rejected peer, and a storm of them adds up.
+      const timer = setTimeout(() => socket.destroy(), 1000);
+      timer.unref?.();
+      socket.once('close', () => clearTimeout(timer));
+    } else {
+      socket.destroy();
+    }
   }
 
   /** Resolves when every queued event has been handed to the socket (or the connection closed). */

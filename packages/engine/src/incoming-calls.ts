@@ -5,8 +5,9 @@
  * {@link PendingTable}. Replies the peer does not read count against the concurrency limit too:
  * past it, reading pauses ('replies') until the writer has drained half of them.
  */
-import { Kind, SchemaViolationError, encodeErrorPayload, type Codec, type Frame, type MethodEntry, type VsockRpcError } from '@vsock-rpc/wire';
+import { Kind, ProtocolError, SchemaViolationError, encodeErrorPayload, type Codec, type Frame, type MethodEntry, type VsockRpcError } from '@vsock-rpc/wire';
 import type { ConnectionCore } from './connection-core.js';
+import { afterPeerGoaway } from './control-lane.js';
 import { PendingTable } from './deadline-table.js';
 import { RpcError } from './errors.js';
 import type { PeerContext } from './peer.js';
@@ -47,10 +48,13 @@ export class IncomingCalls {
     return this.#running.size;
   }
 
-  /** A REQUEST from the peer (its call id already checked). */
+  /** A REQUEST from the peer. @throws ProtocolError after the peer's GOAWAY, or for call id 0. */
   onRequest(f: Frame): void {
     const core = this.#core;
+    if (core.goawayReceived) throw afterPeerGoaway('a REQUEST', f.type);
     const id = f.id;
+    // 0 is never a call id (PROTOCOL.md §2): a peer that sends it has no way to match the answer.
+    if (id === 0) throw new ProtocolError('PROTOCOL_ERROR', `a REQUEST for method id ${f.type} with call id 0: call ids are 1 … 2^32−1 (PROTOCOL.md §2)`);
     // Replies the peer has not read yet count against the limit too, refusals (UNKNOWN_METHOD,
     // UNAVAILABLE, RESOURCE_EXHAUSTED) included: a peer that sends requests but never reads the
     // answers would otherwise grow the call lane without bound. Past the limit, stop reading

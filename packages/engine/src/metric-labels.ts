@@ -4,7 +4,7 @@
  * "A guest is hostile").
  */
 import { constants as osConstants } from 'node:os';
-import { KIND_NAMES } from '@vsock-rpc/wire';
+import { KIND_NAMES, Kind } from '@vsock-rpc/wire';
 
 /**
  * Error codes that are label values of their own: those of PROTOCOL.md §6 (on the wire and the
@@ -29,6 +29,11 @@ export const KNOWN_ERROR_CODES: ReadonlySet<string> = new Set([
   'SHUTDOWN',
   'CONNECTION_LIMIT',
   'CID_NOT_ALLOWED',
+  // PROTOCOL.md §11 (streams): an opener's stream to a peer without the feature, and the
+  // receiver's names of the stream violations it closes a connection for (GOAWAY PROTOCOL_ERROR).
+  'UNIMPLEMENTED',
+  'FLOW_CONTROL',
+  'STREAM_STATE',
   // A peer over its byte or CPU budget was slowed (reading paused) before any RESOURCE_EXHAUSTED.
   'THROTTLED',
   'BAD_KIND',
@@ -78,7 +83,9 @@ export type EvictionReason = (typeof EVICTION_REASONS)[number];
 
 /** Every TYPE_ id (u16). */
 export const TYPES = 0x10000;
-/** Rows of the frame counters: the five kinds of PROTOCOL.md §2, and one for any other byte. */
-export const KIND_ROWS = 6;
-/** The `kind` label of each row. */
-export const KIND_LABELS = [...Array.from({ length: 5 }, (_, k) => KIND_NAMES[k] ?? UNKNOWN_LABEL), UNKNOWN_LABEL];
+/** The kinds of PROTOCOL.md §2 (CONTROL … ERROR, and the stream kinds OPEN … RESET of §11): one row each. */
+export const KINDS = Kind.RESET + 1;
+/** Rows of the frame counters: one per kind of {@link KINDS}, and the last (`unknown`) for any other byte. */
+export const KIND_ROWS = KINDS + 1;
+/** The `kind` label of each row: the kind's name ('control' … 'reset'), then `unknown`. */
+export const KIND_LABELS: readonly string[] = [...Array.from({ length: KINDS }, (_, k) => KIND_NAMES[k] ?? UNKNOWN_LABEL), UNKNOWN_LABEL];

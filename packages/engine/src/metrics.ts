@@ -1,7 +1,7 @@
 import * as hdr from 'hdr-histogram-js';
 import type { Histogram, Registry as PromRegistry } from 'prom-client';
 import { CONTROL_NAMES, Kind, VsockRpcError, type Registry } from '@vsock-rpc/wire';
-import { KIND_LABELS, KIND_ROWS, KNOWN_ERROR_CODES, OTHER_CODE, TYPES, UNKNOWN_LABEL, type DropReason, type EvictionReason } from './metric-labels.js';
+import { KINDS, KIND_LABELS, KIND_ROWS, KNOWN_ERROR_CODES, OTHER_CODE, TYPES, UNKNOWN_LABEL, type DropReason, type EvictionReason } from './metric-labels.js';
 import { PromPublisher, publishers } from './metrics-publisher.js';
 
 export { KNOWN_ERROR_CODES, UNKNOWN_LABEL, OTHER_CODE, DROP_REASONS, EVICTION_REASONS, type DropReason, type EvictionReason } from './metric-labels.js';
@@ -123,10 +123,12 @@ export class EngineMetrics {
     }
     const slots = this.#slotNames.length;
     // Series that exist from the start at 0 (a dashboard shows 0, not "No data"): control types
-    // as CONTROL frames, messages as EVENTs, methods as REQUEST, RESPONSE and ERROR.
+    // as CONTROL frames, messages as EVENTs, methods as REQUEST, RESPONSE and ERROR, stream
+    // methods as OPEN, DATA, WINDOW and RESET.
     for (const id of Object.keys(CONTROL_NAMES)) this.#zeroFrameCells.add(Kind.CONTROL * slots + this.#slotOf[Number(id)]!);
     for (const s of registry.summary) {
-      const kinds = s.kind === 'message' ? [Kind.EVENT] : s.kind === 'method' ? [Kind.REQUEST, Kind.RESPONSE, Kind.ERROR] : [];
+      const kinds =
+        s.kind === 'message' ? [Kind.EVENT] : s.kind === 'method' ? [Kind.REQUEST, Kind.RESPONSE, Kind.ERROR] : [Kind.OPEN, Kind.DATA, Kind.WINDOW, Kind.RESET];
       for (const k of kinds) if (k < KIND_ROWS) this.#zeroFrameCells.add(k * slots + this.#slotOf[s.id]!);
     }
     this.#framesIn = new Float64Array(KIND_ROWS * slots);
@@ -223,14 +225,14 @@ export class EngineMetrics {
   /** Counts an inbound frame; a TYPE_ id outside the registry and the control types counts as `unknown`. */
   frameIn(type: number, kind: number, bytes: number): void {
     const slot = this.#slotOf[type & 0xffff]!;
-    this.#framesIn[(kind >= 0 && kind < 5 ? kind : 5) * this.#slotNames.length + slot]!++;
+    this.#framesIn[(kind >= 0 && kind < KINDS ? kind : KINDS) * this.#slotNames.length + slot]!++;
     this.#bytesInByType[slot]! += bytes;
   }
 
   /** Counts an outbound frame (types as in {@link frameIn}). */
   frameOut(type: number, kind: number, bytes: number): void {
     const slot = this.#slotOf[type & 0xffff]!;
-    this.#framesOut[(kind >= 0 && kind < 5 ? kind : 5) * this.#slotNames.length + slot]!++;
+    this.#framesOut[(kind >= 0 && kind < KINDS ? kind : KINDS) * this.#slotNames.length + slot]!++;
     this.#bytesOutByType[slot]! += bytes;
   }
 

@@ -1,6 +1,7 @@
 /**
  * The public shapes of streams (PROTOCOL.md §11): what an opener gets back from `openStream`,
- * what a stream handler receives, and their options. Types only; streams.ts implements them.
+ * what a stream handler receives, and their options. Types only; streams.ts, stream-channel.ts
+ * and stream-handlers.ts implement them.
  */
 import type { Readable, Writable } from 'node:stream';
 import type { Registry, StreamModeOf, StreamName, StreamRequestOf, StreamResponseOf } from '@vsock-rpc/wire';

@@ -44,7 +44,7 @@ describe('metric labels under a hostile peer (unix socket)', () => {
     for (const v of s.values('vsockrpc_frames_total', 'type')) expect(registryNames.has(v) || v === 'unknown' || controlNames.has(v)).toBe(true);
     // The series published at 0 from the start (each known type under its kinds, both ways),
     // plus in/out × (request unknown, error unknown): a fixed number, not thousands.
-    const zeroSeries = 2 * (controlNames.size + testRegistry.summary.reduce((n, e) => n + (e.kind === 'message' ? 1 : e.kind === 'method' ? 3 : 0), 0));
+    const zeroSeries = 2 * (controlNames.size + testRegistry.summary.reduce((n, e) => n + (e.kind === 'message' ? 1 : e.kind === 'method' ? 3 : 4), 0));
     expect(s.lines.filter((l) => l.startsWith('vsockrpc_frames_total{')).length).toBeLessThanOrEqual(zeroSeries + 4);
     expect(s.lines.length).toBeLessThan(zeroSeries + 200);
   });
@@ -107,8 +107,10 @@ describe('EngineMetrics label bounds', () => {
       connections: () => 1,
       queueDepth: () => 0,
     };
+    // Every kind of PROTOCOL.md §2 (0 … 8, streams included) and bytes no kind has (9, 0x80, 0xff).
+    const kinds = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0x80, 0xff];
     for (let t = 0; t <= 0xffff; t++) {
-      for (let kind = 0; kind < 8; kind++) {
+      for (const kind of kinds) {
         m.frameIn(t, kind, 12);
         m.frameOut(t, kind, 12);
       }
@@ -120,7 +122,10 @@ describe('EngineMetrics label bounds', () => {
     }
     const s = await series(prom);
     const types = testRegistry.summary.length + 7 + 1; // registry + control types + unknown
-    expect(s.lines.filter((l) => l.startsWith('vsockrpc_frames_total{')).length).toBe(2 * 6 * types);
+    // Rows of `kind`: the nine kinds by name, and `unknown` for any other byte.
+    const kindLabels = ['control', 'event', 'request', 'response', 'error', 'open', 'data', 'window', 'reset', 'unknown'];
+    expect(s.values('vsockrpc_frames_total', 'kind')).toEqual(new Set(kindLabels));
+    expect(s.lines.filter((l) => l.startsWith('vsockrpc_frames_total{')).length).toBe(2 * kindLabels.length * types);
     expect(s.lines.filter((l) => l.startsWith('vsockrpc_bytes_total{')).length).toBe(2 * types);
     // OTHER, plus the codes published at 0 from the start; never a code the peer made up.
     for (const code of s.values('vsockrpc_errors_total', 'code')) expect(code === 'OTHER' || KNOWN_ERROR_CODES.has(code), code).toBe(true);
@@ -129,6 +134,8 @@ describe('EngineMetrics label bounds', () => {
     expect(s.values('vsockrpc_connections_evicted_total', 'reason')).toEqual(new Set(['handshake', 'idle']));
     expect(await metricValue(prom, 'vsockrpc_frames_total', { direction: 'in', kind: 'request', type: 'unknown' })).toBe(0x10000 - types + 1);
     expect(await metricValue(prom, 'vsockrpc_frames_total', { direction: 'in', kind: 'unknown', type: 'echo' })).toBe(3);
+    expect(await metricValue(prom, 'vsockrpc_frames_total', { direction: 'in', kind: 'data', type: 'echo' })).toBe(1);
+    expect(await metricValue(prom, 'vsockrpc_frames_total', { direction: 'out', kind: 'reset', type: 'unknown' })).toBe(0x10000 - types + 1);
     expect(await metricValue(prom, 'vsockrpc_frames_total', { direction: 'out', kind: 'control', type: 'GOAWAY' })).toBe(1);
     expect(m.errors()).toEqual({ OTHER: 5000 });
   });
@@ -137,6 +144,8 @@ describe('EngineMetrics label bounds', () => {
     const m = new EngineMetrics(testRegistry, { codes: ['NOT_FOUND'] });
     for (const c of ['CONNECTION_LIMIT', 'ECONNRESET', 'NOT_FOUND', 'SHUTDOWN', 'NOPE']) m.error(c);
     expect(m.errors()).toEqual({ CONNECTION_LIMIT: 1, ECONNRESET: 1, NOT_FOUND: 1, SHUTDOWN: 1, OTHER: 1 });
+    // The codes streams use (PROTOCOL.md §11) are known too.
+    for (const c of ['UNIMPLEMENTED', 'FLOW_CONTROL', 'STREAM_STATE']) expect(m.codeLabel(c)).toBe(c);
     expect(m.codeLabel('PROTOCOL_ERROR')).toBe('PROTOCOL_ERROR');
     expect(m.codeLabel('x'.repeat(1000))).toBe('OTHER');
   });

@@ -3,7 +3,9 @@
  * rate(vsockrpc_errors_total[1m]) shows 0, not "No data", before the first error.
  */
 import { describe, expect, it } from 'vitest';
+import { Type } from '@sinclair/typebox';
 import { Registry as PromRegistry } from 'prom-client';
+import { defineRegistry } from '@vsock-rpc/wire';
 import { EngineMetrics } from '../src/metrics.js';
 import { testRegistry } from './helpers.js';
 
@@ -28,5 +30,24 @@ describe('engine metrics before anything happened', () => {
     // Counting still works on top of the zeros.
     m.error('PROTOCOL_ERROR');
     expect(await prom.metrics()).toContain('vsockrpc_errors_total{role="server",code="PROTOCOL_ERROR"} 1');
+  });
+
+  it('publishes a stream method under each stream kind at 0, and the stream error codes', async () => {
+    const registry = defineRegistry({
+      streams: { lines: { id: 200, mode: 'server', request: Type.Object({ n: Type.Integer() }), response: Type.Object({ text: Type.String() }) } },
+    });
+    const prom = new PromRegistry();
+    const m = new EngineMetrics(registry, { promRegistry: prom, labels: { role: 'client' } });
+    const text = await prom.metrics();
+    for (const direction of ['in', 'out']) {
+      for (const kind of ['open', 'data', 'window', 'reset'])
+        expect(text).toContain(`vsockrpc_frames_total{role="client",direction="${direction}",kind="${kind}",type="lines"} 0`);
+    }
+    // Only the stream kinds: a stream method is never a REQUEST, and no frame counts as kind `unknown`.
+    expect(text).not.toContain('kind="request",type="lines"');
+    expect(text).not.toContain('kind="unknown"');
+    for (const code of ['UNIMPLEMENTED', 'FLOW_CONTROL', 'STREAM_STATE']) expect(text).toContain(`vsockrpc_errors_total{role="client",code="${code}"} 0`);
+    m.frameIn(200, 6, 20);
+    expect(await prom.metrics()).toContain('vsockrpc_frames_total{role="client",direction="in",kind="data",type="lines"} 1');
   });
 });

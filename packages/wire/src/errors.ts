@@ -6,7 +6,7 @@
  */
 
 import { VsockRpcError } from '@vsock-rpc/errors';
-import { KIND_NAMES } from './constants.js';
+import { KIND_NAMES, Kind } from './constants.js';
 
 export { VsockRpcError, isVsockRpcError, type VsockRpcErrorOptions } from '@vsock-rpc/errors';
 
@@ -30,10 +30,18 @@ export class FrameTooLargeError extends ProtocolError {
   }
 }
 
-/** A header carried a kind byte that this protocol version does not define. */
+/**
+ * A header carried a kind byte that this connection does not accept: above 8 always, and a
+ * stream kind (5..8) where streams are off (PROTOCOL.md §2: both HELLOs must list "streams").
+ */
 export class BadKindError extends ProtocolError {
   constructor(readonly kind: number) {
-    super('BAD_KIND', `frame kind ${kind} is not defined (0..4): the peer is not speaking vsock-rpc protocol 1, or the stream is corrupt`);
+    super(
+      'BAD_KIND',
+      kind >= Kind.OPEN && kind <= Kind.RESET
+        ? `frame kind ${kind} (${kindName(kind).toUpperCase()}) is a stream kind, used only where both HELLOs list the feature "streams" (PROTOCOL.md §2, §11): the peer sent it on a connection without streams`
+        : `frame kind ${kind} is not defined (0..4, and 5..8 where both HELLOs list "streams"): the peer is not speaking vsock-rpc protocol 1, or the stream is corrupt`,
+    );
   }
 }
 

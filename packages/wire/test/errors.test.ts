@@ -102,6 +102,19 @@ describe('bad headers', () => {
     for (const kind of [0, 1, 2, 3, 4]) expect(feedBytewise(header(0, 1, kind, 0)).error).toBeUndefined();
   });
 
+  it("BAD_KIND's message fits the connection: a stream kind without streams, a kind above 8 with or without", () => {
+    const withoutStreams = feedBytewise(header(0, 1, Kind.DATA, 0)).error as BadKindError;
+    expect(withoutStreams.message).toMatch(/^frame kind 6 \(DATA\) is a stream kind, used only where both HELLOs list the feature "streams"/);
+    for (const streams of [false, true]) {
+      const { error } = feedBytewise(header(0, 1, 9, 0), { streams });
+      expect(expectCode(error, BadKindError, 'BAD_KIND').message).toMatch(
+        /^frame kind 9 is not defined \(0\.\.4, and 5\.\.8 where both HELLOs list "streams"\)/,
+      );
+    }
+    for (const kind of [Kind.OPEN, Kind.DATA, Kind.WINDOW, Kind.RESET])
+      expect(feedBytewise(header(0, 1, kind, 0), { streams: true }).error).not.toBeInstanceOf(BadKindError);
+  });
+
   it('an unknown flag bit is BAD_FLAGS', () => {
     for (const flags of [0x02, 0x04, 0x80, 0xfe, 0x03]) {
       const { error } = feedBytewise(header(8, 100, Kind.REQUEST, flags));

@@ -1,0 +1,375 @@
+/**
+ * One stream, at either end (PROTOCOL.md §11): the per-stream reader and writer. A
+ * {@link StreamChannel} is the opener's `ServerStreamCall` / `ClientStreamCall` / `BidiStreamCall`,
+ * and the acceptor's request reader and (through the context of stream-handlers.ts) its
+ * `StreamResponder`. It holds what one stream needs on its own: the messages received and not yet
+ * read, the writes waiting for credit, the credit both ways (credit-window.ts), half-close, the
+ * deadline and the failure. The connection's streams (streams.ts) own the table, the frames'
+ * dispatch and the lane; the channel reaches them only through the few methods they expose.
+ *
+ * Kept apart from streams.ts so that each file holds one thing: there the table and the life of
+ * streams (open, accept, reset, teardown), here one stream's reading and writing.
+ */
+import { Readable, Writable } from 'node:stream';
+import { Flags, ProtocolError, SchemaViolationError } from '@vsock-rpc/wire';
+import { ReceiveCredit, SendCredit } from './credit-window.js';
+import { RpcError } from './errors.js';
+/** A payload of no bytes (a bare END, an OPEN without a request). */
+export const EMPTY = Buffer.alloc(0);
+const DONE = { done: true, value: undefined };
+/**
+ * One stream, at either end. The opener uses it as its `…StreamCall`; the acceptor's handler
+ * gets it as its request reader and, through its context (stream-handlers.ts), as its responder.
+ */
+export class StreamChannel {
+    id;
+    entry;
+    /** Whether this side opened the stream. */
+    local;
+    #streams;
+    #send;
+    #recv;
+    #peerWindow;
+    deadline;
+    // receive side
+    #items = [];
+    #sizes = [];
+    #head = 0;
+    #waiter;
+    #remoteEnded = false;
+    #discard = false;
+    // send side
+    #pending = [];
+    /** END requested: no more writes. */
+    #localEnded = false;
+    /** END handed to the lane. */
+    #endSent = false;
+    #closeWhenDrained = false;
+    #endPromise;
+    // life
+    #error;
+    #closed = false;
+    #timer;
+    #controller;
+    #resolveClosed;
+    closed;
+    // the client-mode response
+    #response;
+    #resolveResponse;
+    #rejectResponse;
+    #responses = 0;
+    constructor(streams, entry, id, local, sendWindow, recvWindow, deadline, peerWindow) {
+        this.#streams = streams;
+        this.entry = entry;
+        this.id = id;
+        this.local = local;
+        this.#send = new SendCredit(sendWindow);
+        this.#recv = new ReceiveCredit(recvWindow);
+        this.deadline = deadline;
+        this.#peerWindow = peerWindow;
+        this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
+        if (local && entry.mode === 'client') {
+            this.#response = new Promise((resolve, reject) => {
+                this.#resolveResponse = resolve;
+                this.#rejectResponse = reject;
+            });
+            this.#response.catch(() => { }); // reported through `response` to whoever awaits it
+        }
+    }
+    // ---- the opener's API ----
+    /** The one response of a `client`-mode stream. */
+    get response() {
+        return (this.#response ??
+            Promise.reject(new RpcError('INVALID_ARGUMENT', `stream '${this.entry.name}' is in mode '${this.entry.mode}': it has no single response`)));
+    }
+    /** Gives up on the stream: RESET CANCELLED; reads and writes fail with CANCELLED. */
+    cancel(reason = 'cancelled', cause) {
+        if (this.#closed)
+            return;
+        this.#fail(new RpcError('CANCELLED', reason, undefined, { cause }), 'CANCELLED', reason);
+    }
+    // ---- reading ----
+    [Symbol.asyncIterator]() {
+        return this;
+    }
+    next() {
+        if (this.#head < this.#items.length)
+            return Promise.resolve({ done: false, value: this.#take() });
+        if (this.#error)
+            return Promise.reject(this.#error);
+        if (this.#remoteEnded)
+            return Promise.resolve(DONE);
+        if (this.#waiter)
+            return Promise.reject(new RpcError('INVALID_ARGUMENT', 'a stream is read by one consumer at a time: await each next()'));
+        return new Promise((resolve, reject) => (this.#waiter = { resolve, reject }));
+    }
+    /** Ends iteration early (`break` in `for await`): the opener cancels the stream; an acceptor stops reading and discards the rest. */
+    return() {
+        if (this.local) {
+            if (!this.#remoteEnded)
+                this.cancel('the consumer stopped reading');
+        }
+        else
+            this.#startDiscarding();
+        return Promise.resolve(DONE);
+    }
+    readable() {
+        return Readable.from(this, { objectMode: true });
+    }
+    // ---- writing ----
+    write(value) {
+        return this.#write(value, false, true);
+    }
+    end(value) {
+        if (this.#endPromise)
+            return this.#endPromise;
+        this.#endPromise = this.#write(value, true, value !== undefined);
+        return this.#endPromise;
+    }
+    writable() {
+        return new Writable({
+            objectMode: true,
+            write: (chunk, _encoding, callback) => {
+                this.write(chunk).then(() => callback(), callback);
+            },
+            final: (callback) => {
+                this.end().then(() => callback(), callback);
+            },
+            destroy: (err, callback) => {
+                if (err)
+                    this.cancel(err.message);
+                callback(err);
+            },
+        });
+    }
+    #write(value, end, hasValue) {
+        if (this.#error)
+            return Promise.reject(this.#error);
+        if (this.#localEnded)
+            return Promise.reject(new RpcError('INVALID_ARGUMENT', `stream '${this.entry.name}' was already ended by this side`));
+        const mode = this.entry.mode;
+        if (this.local ? mode === 'server' : mode === 'client' && this.#responses > 0)
+            return Promise.reject(new RpcError('INVALID_ARGUMENT', `stream '${this.entry.name}' (mode '${mode}') takes no more messages from this side`));
+        let payload;
+        if (hasValue) {
+            try {
+                payload = this.#streams.encode(this.entry, this.local ? 'request' : 'response', value, this.#peerWindow);
+            }
+            catch (err) {
+                return Promise.reject(err);
+            }
+            if (!this.local)
+                this.#responses++;
+        }
+        if (end)
+            this.#localEnded = true;
+        if (this.#pending.length === 0 && (!payload || this.#send.admits(payload.length))) {
+            this.#emit(payload, end);
+            return Promise.resolve();
+        }
+        return new Promise((resolve, reject) => this.#pending.push({ payload, end, resolve, reject }));
+    }
+    #emit(payload, end) {
+        if (payload)
+            this.#send.spend(payload.length);
+        this.#streams.pushData(this.entry.id, this.id, payload ?? EMPTY, end);
+        if (end)
+            this.#afterLocalEnd();
+    }
+    #afterLocalEnd() {
+        this.#endSent = true;
+        if (this.#remoteEnded && this.#head >= this.#items.length)
+            this.#close();
+        else if (this.#remoteEnded)
+            this.#closeWhenDrained = true;
+    }
+    // ---- frames from the peer ----
+    onData(f) {
+        const bytes = f.end - f.start;
+        const end = (f.flags & Flags.END) !== 0;
+        if (this.#remoteEnded)
+            throw new ProtocolError('STREAM_STATE', `DATA on stream ${this.id} after the peer's END (PROTOCOL.md §11)`);
+        if (!this.#recv.charge(bytes))
+            throw new ProtocolError('FLOW_CONTROL', `a DATA of ${bytes} bytes on stream ${this.id}, above the credit this side granted (PROTOCOL.md §11)`);
+        if (bytes === 0 && !end)
+            throw new ProtocolError('STREAM_STATE', `an empty DATA without END on stream ${this.id} (PROTOCOL.md §11)`);
+        if (bytes > 0) {
+            let value;
+            try {
+                value = this.#streams.decode(this.entry, this.local ? 'response' : 'request', f);
+            }
+            catch (err) {
+                this.rejectInput(err);
+                return;
+            }
+            if (this.local && this.entry.mode === 'client') {
+                if (++this.#responses > 1 || !end) {
+                    this.reset('INVALID_ARGUMENT', `a 'client' stream has exactly one response, with END (PROTOCOL.md §11)`);
+                    return;
+                }
+                this.#resolveResponse?.(value);
+                this.consumed(bytes);
+            }
+            else if (this.#discard)
+                this.consumed(bytes);
+            else
+                this.enqueue(value, bytes);
+        }
+        if (end) {
+            if (this.local && this.entry.mode === 'client' && this.#responses === 0) {
+                this.reset('INVALID_ARGUMENT', `a 'client' stream has exactly one response, with END (PROTOCOL.md §11)`);
+                return;
+            }
+            this.markRemoteEnded();
+            if (this.#endSent && this.#head >= this.#items.length)
+                this.#close();
+            else if (this.#endSent)
+                this.#closeWhenDrained = true;
+        }
+    }
+    onWindow(increment) {
+        if (!this.#send.grant(increment))
+            throw new ProtocolError('FLOW_CONTROL', `a WINDOW on stream ${this.id} raised its credit above 2^32−1 (PROTOCOL.md §11)`);
+        const pending = this.#pending;
+        while (pending.length > 0) {
+            const w = pending[0];
+            if (w.payload && !this.#send.admits(w.payload.length))
+                break;
+            pending.shift();
+            this.#emit(w.payload, w.end);
+            w.resolve();
+        }
+    }
+    onReset(err) {
+        this.#fail(err, undefined, undefined);
+    }
+    // ---- the acceptor (its handler runs in stream-handlers.ts) ----
+    /** Whether the stream is closed, either way (its handler stops sending). */
+    get isClosed() {
+        return this.#closed;
+    }
+    /** Whether this side has ended its direction (END requested). */
+    get localEnded() {
+        return this.#localEnded;
+    }
+    /** Aborted when the stream fails (reset either way, deadline, connection closed). */
+    get signal() {
+        if (!this.#controller) {
+            this.#controller = new AbortController();
+            if (this.#error)
+                this.#controller.abort(this.#error);
+        }
+        return this.#controller.signal;
+    }
+    // ---- shared bookkeeping ----
+    /** Ends the stream with RESET `code` to the peer. */
+    reset(code, message, details) {
+        if (this.#closed)
+            return;
+        this.#fail(new RpcError(code, message, details), code, message, details);
+    }
+    /** A message from the peer failed to decode: RESET INVALID_ARGUMENT; the connection goes on. */
+    rejectInput(err) {
+        this.#fail(err, 'INVALID_ARGUMENT', err.message, err instanceof SchemaViolationError ? { path: err.path } : undefined);
+    }
+    /** Fails the stream here without telling the peer (teardown, or a stream that never opened). */
+    failLocally(err) {
+        if (this.#closed)
+            return;
+        this.#fail(err, undefined, undefined);
+    }
+    armDeadline(ms) {
+        this.#timer = setTimeout(() => {
+            this.reset('DEADLINE_EXCEEDED', `stream '${this.entry.name}' did not finish within ${ms} ms`);
+        }, ms);
+    }
+    /** Charges the OPEN's first message against the credit we grant; false on a violation. */
+    chargeInitial(bytes) {
+        return this.#recv.charge(bytes);
+    }
+    /** Spends our credit on the OPEN's first message. */
+    spendInitial(bytes) {
+        this.#send.spend(bytes);
+    }
+    markLocalEnded() {
+        this.#localEnded = true;
+        this.#endSent = true;
+        this.#endPromise = Promise.resolve();
+    }
+    markRemoteEnded() {
+        this.#remoteEnded = true;
+        const w = this.#waiter;
+        if (w && this.#head >= this.#items.length) {
+            this.#waiter = undefined;
+            w.resolve(DONE);
+        }
+    }
+    enqueue(value, bytes) {
+        const w = this.#waiter;
+        if (w) {
+            this.#waiter = undefined;
+            this.consumed(bytes);
+            w.resolve({ done: false, value });
+            return;
+        }
+        this.#items.push(value);
+        this.#sizes.push(bytes);
+    }
+    /** The application took `bytes`: give credit back once a quarter of the window is owed. */
+    consumed(bytes) {
+        const n = this.#recv.consume(bytes);
+        if (n > 0 && !this.#remoteEnded && !this.#closed)
+            this.#streams.sendWindow(this.entry.id, this.id, n);
+    }
+    #take() {
+        const i = this.#head++;
+        const value = this.#items[i];
+        const bytes = this.#sizes[i];
+        this.#items[i] = undefined;
+        if (this.#head >= this.#items.length) {
+            this.#items.length = 0;
+            this.#sizes.length = 0;
+            this.#head = 0;
+            if (this.#closeWhenDrained)
+                this.#close();
+        }
+        this.consumed(bytes);
+        return value;
+    }
+    #startDiscarding() {
+        this.#discard = true;
+        while (this.#head < this.#items.length)
+            this.#take();
+    }
+    /** Fails the stream with `err`; with `code`, tells the peer with RESET. */
+    #fail(err, code, message, details) {
+        if (this.#closed)
+            return;
+        this.#error = err;
+        if (code !== undefined)
+            this.#streams.sendReset(this.entry.id, this.id, code, message ?? err.message, details);
+        else
+            this.#streams.unqueue(this.id);
+        // What was received and not read is dropped: the stream failed.
+        this.#items.length = 0;
+        this.#sizes.length = 0;
+        this.#head = 0;
+        const w = this.#waiter;
+        this.#waiter = undefined;
+        w?.reject(err);
+        for (const p of this.#pending.splice(0))
+            p.reject(err);
+        this.#rejectResponse?.(err);
+        this.#controller?.abort(err);
+        this.#close();
+    }
+    #close() {
+        if (this.#closed)
+            return;
+        this.#closed = true;
+        clearTimeout(this.#timer);
+        this.#streams.forget(this);
+        this.#resolveClosed();
+    }
+}
+//# sourceMappingURL=stream-channel.js.map

@@ -1,0 +1,319 @@
+/**
+ * Streams of one connection (PROTOCOL.md §11): the table of open streams and their life: opening
+ * ours, accepting the peer's, OPEN / DATA / WINDOW / RESET dispatch, resets, and teardown; and
+ * what every stream shares (the codec, the stream lane, the peer's window). One stream, at either
+ * end, is a {@link StreamChannel} (stream-channel.ts: the per-stream reader and writer, with its
+ * credit, half-close, deadline and cancellation from either side); the acceptor's handler is run
+ * by stream-handlers.ts, per mode. The three files hold one thing each: the connection's streams
+ * here, one stream there, the adapter to the user's handler in the third.
+ *
+ * What a peer can grow is bounded: the streams it opens by our `maxStreams` (beyond it, RESET
+ * RESOURCE_EXHAUSTED), what it sends on each by the credit we grant (a frame beyond it is
+ * FLOW_CONTROL, GOAWAY PROTOCOL_ERROR). A stream never pauses the socket: a slow consumer holds
+ * back only its own stream, by not giving credit back.
+ */
+import { DEFAULT_MAX_STREAMS, DEFAULT_STREAM_WINDOW, FEATURE_STREAMS, Flags, FrameTooLargeError, Kind, ProtocolError, decodeErrorPayload, decodeWindow, encodeErrorPayload, encodeWindow, } from '@vsock-rpc/wire';
+import { afterPeerGoaway } from './control-lane.js';
+import { ConnectionClosedError, RpcError } from './errors.js';
+import { DEFAULT_FEATURES } from './handshake.js';
+import { EMPTY, StreamChannel } from './stream-channel.js';
+import { runStreamHandler } from './stream-handlers.js';
+import { StreamLane } from './stream-lane.js';
+/** A stream entry in the shape the Codec's method helpers take (same checkers, so the same cached encoders). */
+function methodShape(entry) {
+    return {
+        kind: 'method',
+        name: entry.name,
+        id: entry.id,
+        request: entry.request,
+        response: entry.response,
+        checkRequest: entry.checkRequest,
+        checkResponse: entry.checkResponse,
+    };
+}
+/** The streams of one connection. */
+export class Streams {
+    #core;
+    #codec;
+    #router;
+    #lane;
+    #table = new Map();
+    #shapes = new Map();
+    /** What we announce: the credit we grant per stream, and how many streams the peer may open. */
+    window;
+    maxStreams;
+    /** Parity of our stream ids: 1 (odd) when we dialed, 0 (even) when we accepted. */
+    #parity;
+    #nextId;
+    #enabled = false;
+    #peerWindow = DEFAULT_STREAM_WINDOW;
+    #peerMaxStreams = DEFAULT_MAX_STREAMS;
+    #openedByPeer = 0;
+    #openedByUs = 0;
+    constructor(core, router) {
+        this.#core = core;
+        this.#codec = core.codec;
+        this.#router = router;
+        const o = core.options;
+        this.window = o.streamWindow ?? DEFAULT_STREAM_WINDOW;
+        this.maxStreams = o.maxStreams ?? DEFAULT_MAX_STREAMS;
+        this.#parity = o.initiator === false ? 0 : 1;
+        this.#nextId = this.#parity === 1 ? 1 : 2;
+        this.#lane = new StreamLane(core, { inlineLimit: o.inlineLimit });
+    }
+    /** Whether both HELLOs listed "streams" (only then do stream frames travel). */
+    get enabled() {
+        return this.#enabled;
+    }
+    /** Streams open on this connection, both ways. */
+    get size() {
+        return this.#table.size;
+    }
+    /** Called with the peer's accepted HELLO: turns streams on if both sides list the feature. */
+    enable(hello) {
+        const ours = this.#core.options.features ?? DEFAULT_FEATURES;
+        this.#enabled = ours.includes(FEATURE_STREAMS) && (hello.features ?? []).includes(FEATURE_STREAMS);
+        this.#peerWindow = hello.streamWindow ?? DEFAULT_STREAM_WINDOW;
+        this.#peerMaxStreams = hello.maxStreams ?? DEFAULT_MAX_STREAMS;
+        return this.#enabled;
+    }
+    /**
+     * Opens stream `name` (PROTOCOL.md §11). A `server` stream sends its request with the OPEN and
+     * half-closes at once. Failures to start (not open, no streams on this connection, too many
+     * streams, an invalid request) come back as a stream that has already failed, so that every
+     * error surfaces where the caller reads or writes.
+     */
+    open(name, args) {
+        const core = this.#core;
+        const entry = this.#codec.registry.stream(name);
+        const server = entry.mode === 'server';
+        const request = server ? args[0] : undefined;
+        const options = ((server ? args[1] : args[0]) ?? {});
+        const id = this.#allocId();
+        const channel = new StreamChannel(this, entry, id, true, this.#peerWindow, this.window, undefined, this.#peerWindow);
+        let refusal;
+        if (core.state !== 'open')
+            refusal = core.goawayReceived ?? core.closeError ?? new ConnectionClosedError(`connection is ${core.state}: stream '${name}' was not opened`);
+        else if (core.goawayReceived)
+            refusal = core.goawayReceived;
+        else if (!this.#enabled)
+            refusal = new RpcError('UNIMPLEMENTED', `peer ${core.describePeer()} does not support streams (its HELLO lacks the "streams" feature): stream '${name}' was not opened`);
+        else if (this.#openedByUs >= this.#peerMaxStreams)
+            refusal = new RpcError('RESOURCE_EXHAUSTED', `${this.#openedByUs} streams already open to this peer, its maximum (maxStreams): close some first`);
+        else if (options.signal?.aborted)
+            refusal = new RpcError('CANCELLED', `stream '${name}' cancelled before it was opened`);
+        let payload;
+        if (!refusal && server) {
+            try {
+                payload = this.encode(entry, 'request', request, this.#peerWindow);
+            }
+            catch (err) {
+                refusal = err;
+            }
+        }
+        if (refusal) {
+            channel.failLocally(refusal);
+            return channel;
+        }
+        this.#table.set(id, channel);
+        this.#openedByUs++;
+        if (payload)
+            channel.spendInitial(payload.length);
+        if (server)
+            channel.markLocalEnded();
+        this.#lane.push(Kind.OPEN, entry.id, id, payload ?? EMPTY, server ? Flags.END : 0, options.timeoutMs);
+        if (options.timeoutMs !== undefined)
+            channel.armDeadline(options.timeoutMs);
+        const signal = options.signal;
+        if (signal) {
+            const onAbort = () => channel.cancel(`stream '${name}' cancelled`, signal.reason);
+            signal.addEventListener('abort', onAbort, { once: true });
+            void channel.closed.then(() => signal.removeEventListener('abort', onAbort));
+        }
+        return channel;
+    }
+    /** An OPEN, DATA, WINDOW or RESET from the peer. @throws ProtocolError on a FLOW_CONTROL or STREAM_STATE violation. */
+    onFrame(f) {
+        switch (f.kind) {
+            case Kind.OPEN:
+                this.#onOpen(f);
+                return;
+            case Kind.DATA: {
+                const s = this.#table.get(f.id);
+                if (!s || s.entry.id !== f.type)
+                    return; // closed or reset meanwhile: ignored (PROTOCOL.md §11)
+                s.onData(f);
+                return;
+            }
+            case Kind.WINDOW: {
+                let increment;
+                try {
+                    increment = decodeWindow(f.payload);
+                }
+                catch (err) {
+                    throw new ProtocolError('STREAM_STATE', `${err.message} (PROTOCOL.md §11)`);
+                }
+                const s = this.#table.get(f.id);
+                if (!s || s.entry.id !== f.type)
+                    return;
+                s.onWindow(increment);
+                return;
+            }
+            case Kind.RESET: {
+                const s = this.#table.get(f.id);
+                if (!s || s.entry.id !== f.type)
+                    return;
+                let code = 'INTERNAL';
+                let message = 'undecodable RESET payload';
+                let details;
+                try {
+                    ({ code, message, details } = decodeErrorPayload(f.payload));
+                }
+                catch {
+                    /* keep INTERNAL */
+                }
+                s.onReset(new RpcError(code, `stream '${s.entry.name}' reset by the peer: ${message}`, details));
+                return;
+            }
+            default:
+                return; // the Connection routes only the four stream kinds here
+        }
+    }
+    #onOpen(f) {
+        const core = this.#core;
+        if (core.goawayReceived)
+            throw afterPeerGoaway('an OPEN', f.type);
+        const id = f.id;
+        if (id === 0 || id % 2 === this.#parity)
+            throw new ProtocolError('STREAM_STATE', `an OPEN with stream id ${id}: the peer's stream ids are ${this.#parity ? 'even' : 'odd'} and never 0 (PROTOCOL.md §11)`);
+        if (this.#table.has(id))
+            throw new ProtocolError('STREAM_STATE', `an OPEN for stream ${id}, which is already open (PROTOCOL.md §11)`);
+        const entry = this.#codec.registry.streamById(f.type);
+        const handler = entry ? this.#router.streamHandler(entry.id) : undefined;
+        if (!entry || !handler) {
+            this.#resetUnknown(f.type, id, 'UNKNOWN_METHOD', entry ? `no handler is registered for stream '${entry.name}'` : `stream method id ${f.type} is not in this peer's registry`);
+            return;
+        }
+        if (core.state === 'closing') {
+            this.#resetUnknown(f.type, id, 'UNAVAILABLE', 'peer is shutting down: retry on another connection');
+            return;
+        }
+        if (this.#openedByPeer >= this.maxStreams) {
+            this.#resetUnknown(f.type, id, 'RESOURCE_EXHAUSTED', `${this.#openedByPeer} streams already open, this peer's maximum (maxStreams)`);
+            return;
+        }
+        const bytes = f.end - f.start;
+        const deadline = f.deadlineMs !== undefined ? performance.now() + f.deadlineMs : undefined;
+        const channel = new StreamChannel(this, entry, id, false, this.#peerWindow, this.window, deadline, this.#peerWindow);
+        if (!channel.chargeInitial(bytes)) {
+            throw new ProtocolError('FLOW_CONTROL', `an OPEN of ${bytes} bytes on stream ${id}, above the credit of ${this.window} this side grants (PROTOCOL.md §11)`);
+        }
+        this.#table.set(id, channel);
+        this.#openedByPeer++;
+        const end = (f.flags & Flags.END) !== 0;
+        let first;
+        if (bytes > 0) {
+            try {
+                first = this.decode(entry, 'request', f);
+            }
+            catch (err) {
+                channel.rejectInput(err);
+                return;
+            }
+        }
+        if (entry.mode === 'server') {
+            if (bytes === 0 || !end) {
+                channel.reset('INVALID_ARGUMENT', `a 'server' stream's OPEN carries its one request and END (PROTOCOL.md §11)`);
+                return;
+            }
+            channel.markRemoteEnded();
+            channel.consumed(bytes);
+        }
+        else {
+            if (bytes > 0)
+                channel.enqueue(first, bytes);
+            if (end)
+                channel.markRemoteEnded();
+        }
+        if (f.deadlineMs !== undefined)
+            channel.armDeadline(f.deadlineMs);
+        runStreamHandler(channel, handler, first, core.peer);
+    }
+    /** RESET for an OPEN we do not take: nothing is kept of it. */
+    #resetUnknown(type, id, code, message) {
+        this.#core.writer.writeUrgent(Kind.RESET, type, id, encodeErrorPayload({ code, message }));
+    }
+    // ---- what channels use ----
+    /** Encodes one message of `entry`, refusing one above the peer's credit per stream or maxFrame. */
+    encode(entry, part, value, peerWindow) {
+        const payload = this.#codec.encodeMethod(this.#shape(entry), part, value);
+        if (payload.length > this.#core.peerMaxFrame)
+            throw new FrameTooLargeError(payload.length, this.#core.peerMaxFrame);
+        if (payload.length > peerWindow)
+            throw new RpcError('RESOURCE_EXHAUSTED', `a ${payload.length}-byte message of stream '${entry.name}' is above the peer's stream window of ${peerWindow} bytes: no credit will ever admit it (PROTOCOL.md §11)`);
+        return payload;
+    }
+    /** Decodes one message of `entry` from frame `f` (binary values alias only a buffer the decoder owns). */
+    decode(entry, part, f) {
+        return this.#codec.decodeMethodAt(this.#shape(entry), part, f.source, f.start, f.end, f.owned);
+    }
+    /** Queues an OPEN or DATA frame on the stream lane. */
+    pushData(type, id, payload, end) {
+        if (this.#core.state === 'closed')
+            return;
+        this.#lane.push(Kind.DATA, type, id, payload, end ? Flags.END : 0);
+    }
+    /** Grants `increment` bytes of credit on stream `id`. */
+    sendWindow(type, id, increment) {
+        const state = this.#core.state;
+        if (state === 'open' || state === 'closing')
+            this.#core.writer.writeUrgent(Kind.WINDOW, type, id, encodeWindow(increment));
+    }
+    /**
+     * Sends RESET for stream `id` behind its DATA already queued, unless its OPEN never left (then
+     * the stream is simply taken back: the peer never heard of it).
+     */
+    sendReset(type, id, code, message, details) {
+        if (this.#lane.unqueue(id, Kind.OPEN, true))
+            return;
+        const state = this.#core.state;
+        if (state !== 'open' && state !== 'closing')
+            return;
+        this.#lane.push(Kind.RESET, type, id, encodeErrorPayload(details === undefined ? { code, message } : { code, message, details }), 0);
+    }
+    /** Drops the stream's frames still queued (it was reset). */
+    unqueue(id) {
+        this.#lane.unqueue(id, Kind.OPEN);
+    }
+    /** A stream closed: forget it. */
+    forget(channel) {
+        if (this.#table.get(channel.id) !== channel)
+            return;
+        this.#table.delete(channel.id);
+        if (channel.local)
+            this.#openedByUs--;
+        else
+            this.#openedByPeer--;
+    }
+    /** Fails every stream (teardown): readers and writers reject with `err`, handlers' signals abort. */
+    closeAll(err) {
+        this.#lane.clear();
+        for (const s of [...this.#table.values()])
+            s.failLocally(err);
+        this.#table.clear();
+    }
+    #shape(entry) {
+        let shape = this.#shapes.get(entry.id);
+        if (!shape)
+            this.#shapes.set(entry.id, (shape = methodShape(entry)));
+        return shape;
+    }
+    #allocId() {
+        let id = this.#nextId;
+        while (id === 0 || this.#table.has(id))
+            id = (id + 2) % 0x100000000;
+        this.#nextId = (id + 2) % 0x100000000;
+        return id;
+    }
+}
+//# sourceMappingURL=streams.js.map

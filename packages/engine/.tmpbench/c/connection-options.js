@@ -1,0 +1,2 @@
+export {};
+//# sourceMappingURL=connection-options.js.map

@@ -1,0 +1,2 @@
+export {};
+//# sourceMappingURL=stream-types.js.map
