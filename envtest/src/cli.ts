@@ -9,6 +9,7 @@ import { demoSpec, runDemo } from './commands/demo.js';
 import { DEFAULT_LISTEN, runServer, serverSpec } from './commands/server.js';
 import { hostLimitsFromArgs } from './host-limits.js';
 import { formatAddress } from '@vsock-rpc/vsock';
+import { DEFAULT_LEGACY_CONNECT, DEFAULT_LEGACY_LISTEN, wireOpt } from './wire-option.js';
 
 const commands: Record<string, CommandSpec> = { server: serverSpec, client: clientSpec, demo: demoSpec };
 
@@ -71,7 +72,8 @@ async function main(argv: string[]): Promise<number> {
       const allowCids = cidListOpt(v, 'allow-cid');
       const limits = hostLimitsFromArgs(v);
       const quiet = v['quiet'] === true;
-      const listen = addressOpt(v, 'listen', DEFAULT_LISTEN).text;
+      const wire = wireOpt(v, 'server');
+      const listen = addressOpt(v, 'listen', wire === 'legacy' ? DEFAULT_LEGACY_LISTEN : DEFAULT_LISTEN).text;
       const rate = numberOpt(v, 'rate', { min: 0, max: 1e6 }) ?? 200;
       const summary = await runServer({
         listen,
@@ -88,6 +90,7 @@ async function main(argv: string[]): Promise<number> {
         ...(summaryPath !== undefined ? { summaryPath } : {}),
         ...(metrics !== undefined ? { metrics } : {}),
         ...(allowCids !== undefined ? { allowCids } : {}),
+        ...(wire === 'legacy' ? { wire } : {}),
         onListening: ({ address, metricsUrl }) =>
           process.stderr.write(`envtest server: listening on ${formatAddress(address)}${metricsUrl ? `, metrics at ${metricsUrl}` : ''}\n`),
       });
@@ -99,18 +102,22 @@ async function main(argv: string[]): Promise<number> {
       const summaryPath = stringOpt(v, 'summary');
       const name = stringOpt(v, 'name') ?? defaultClientName();
       if (name.length === 0 || name.length > 256) throw new UsageError('--name must be 1..256 characters', 'client');
-      const connect = addressOpt(v, 'connect', DEFAULT_CONNECT).text;
-      const connectTimeoutS = numberOpt(v, 'connect-timeout', { min: 0, max: 86_400 }) ?? 30;
+      const wire = wireOpt(v, 'client');
+      const connect = addressOpt(v, 'connect', wire === 'legacy' ? DEFAULT_LEGACY_CONNECT : DEFAULT_CONNECT).text;
+      const timeoutScale = numberOpt(v, 'timeout-scale', { min: 0.001, max: 10_000 }) ?? 1;
+      const connectTimeoutS = numberOpt(v, 'connect-timeout', { min: 0, max: 86_400 }) ?? 30 * timeoutScale;
       const rate = numberOpt(v, 'rate', { min: 0.001, max: 1e6 }) ?? 200;
       const clockSkewNs = bigintOpt(v, 'clock-skew-ns') ?? 0n;
       const summary = await runClient({
         connect,
         connectTimeoutS,
+        timeoutScale,
         name,
         count,
         rate,
         durationS,
         clockSkewNs,
+        ...(wire === 'legacy' ? { wire } : {}),
         signal: shutdownSignal(),
         ...(summaryPath !== undefined ? { summaryPath } : {}),
       });

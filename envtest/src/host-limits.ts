@@ -29,6 +29,8 @@ export interface HostLimits {
   readonly maxConnectionsPerCid: number;
   /** Connections in all. */
   readonly maxConnections: number;
+  /** Every other time limit of the engine (keepalive) is scaled by this (--timeout-scale). */
+  readonly timeoutScale: number;
 }
 
 /**
@@ -53,6 +55,7 @@ export const DEFAULT_HOST_LIMITS: HostLimits = {
   closeAfterThrottledMs: 30_000,
   maxConnectionsPerCid: 64,
   maxConnections: 1024,
+  timeoutScale: 1,
 };
 
 /** The command-line flags that override {@link DEFAULT_HOST_LIMITS}. */
@@ -84,6 +87,11 @@ export const HOST_LIMIT_FLAGS: Readonly<Record<string, OptionSpec>> = {
     value: 'B/S',
     help: `bytes per second one guest may send before it is slowed (default ${DEFAULT_HOST_LIMITS.bytesPerSecond}; 0: unlimited)`,
   },
+  'timeout-scale': {
+    type: 'string',
+    value: 'N',
+    help: 'multiply every time limit by N for slow guests (handshake, idle, keepalive, frame deadlines); a scaled limit is still a limit (default 1)',
+  },
   'max-connections-per-cid': {
     type: 'string',
     value: 'N',
@@ -94,13 +102,16 @@ export const HOST_LIMIT_FLAGS: Readonly<Record<string, OptionSpec>> = {
 /** The limits from parsed flags (defaults where a flag is absent). @throws UsageError on a bad value. */
 export function hostLimitsFromArgs(v: ParsedValues): HostLimits {
   const d = DEFAULT_HOST_LIMITS;
+  // --timeout-scale stretches the defaults; a time flag given explicitly is taken as it is.
+  const s = numberOpt(v, 'timeout-scale', { min: 0.001, max: 10_000 }) ?? 1;
   return {
     ...d,
+    timeoutScale: s,
     maxFrame: numberOpt(v, 'max-frame', { min: 1024, max: 2 ** 30, integer: true }) ?? d.maxFrame,
-    handshakeTimeoutMs: numberOpt(v, 'handshake-timeout-ms', { min: 1, integer: true }) ?? d.handshakeTimeoutMs,
-    idleTimeoutMs: numberOpt(v, 'idle-timeout-ms', { min: 0, integer: true }) ?? d.idleTimeoutMs,
-    frameBaseMs: numberOpt(v, 'frame-timeout-ms', { min: 1, integer: true }) ?? d.frameBaseMs,
-    minFrameBytesPerSecond: numberOpt(v, 'min-frame-rate', { min: 1 }) ?? d.minFrameBytesPerSecond,
+    handshakeTimeoutMs: numberOpt(v, 'handshake-timeout-ms', { min: 1, integer: true }) ?? d.handshakeTimeoutMs * s,
+    idleTimeoutMs: numberOpt(v, 'idle-timeout-ms', { min: 0, integer: true }) ?? d.idleTimeoutMs * s,
+    frameBaseMs: numberOpt(v, 'frame-timeout-ms', { min: 1, integer: true }) ?? d.frameBaseMs * s,
+    minFrameBytesPerSecond: numberOpt(v, 'min-frame-rate', { min: 1 }) ?? d.minFrameBytesPerSecond / s,
     cpuMsPerSecond: numberOpt(v, 'guest-cpu-ms', { min: 0 }) ?? d.cpuMsPerSecond,
     bytesPerSecond: numberOpt(v, 'guest-bytes', { min: 0 }) ?? d.bytesPerSecond,
     maxConnectionsPerCid: numberOpt(v, 'max-connections-per-cid', { min: 1, integer: true }) ?? d.maxConnectionsPerCid,
@@ -111,6 +122,7 @@ export function hostLimitsFromArgs(v: ParsedValues): HostLimits {
 export function hostEngineOptions(limits: HostLimits): Partial<ServerEngineOptions<typeof traceRegistry>> {
   return {
     maxFrame: limits.maxFrame,
+    timeoutScale: limits.timeoutScale,
     handshakeTimeoutMs: limits.handshakeTimeoutMs,
     idleTimeoutMs: limits.idleTimeoutMs,
     frameDeadline: { baseMs: limits.frameBaseMs, minBytesPerSecond: limits.minFrameBytesPerSecond },

@@ -12,6 +12,7 @@ import { EnvtestError } from '../errors.js';
 import { checkOutputPath } from '../output-paths.js';
 import { summaryClock, writeSummary, type Summary } from '../summary.js';
 import { WorkerHandle, within } from '../worker-handle.js';
+import { WIRE_FLAG } from '../wire-option.js';
 
 /** The default target: the host (CID 2), port 11451 (see README: the C++ original really used 47916). */
 export const DEFAULT_CONNECT = 'vsock://2:11451';
@@ -34,9 +35,17 @@ export interface ClientOptions {
    * through `log`; refused or missing is retried, anything else fails at once.
    */
   connectTimeoutS?: number;
+  /**
+   * Multiply every protocol time limit by this (a slow guest: nested or emulated, overcommitted):
+   * one connection attempt, the handshake, the first clock sync, keepalive, the wait for the
+   * server's acknowledgements on exit. Default 1.
+   */
+  timeoutScale?: number;
   /** Stops the client (SIGINT/SIGTERM): the hook stops, what it made is flushed. */
   signal?: AbortSignal;
   log?: (line: string) => void;
+  /** 'legacy': talk to the C++ envtest's server (its wire). Default 'native'. */
+  wire?: 'native' | 'legacy';
   /** Called once connected and the clock is synced. */
   onReady?: () => void;
 }
@@ -61,10 +70,15 @@ export const clientSpec: CommandSpec = {
     count: { type: 'string', value: 'N', help: 'stop after N events (default: no limit)' },
     rate: { type: 'string', value: 'R', help: 'events per second, at random intervals (default 200)' },
     duration: { type: 'string', value: 'S', help: 'stop after S seconds (default: no limit)' },
+    'timeout-scale': {
+      type: 'string',
+      value: 'N',
+      help: 'multiply every time limit by N for a slow guest (connect attempt, handshake, clock sync, keepalive, the wait for acknowledgements); default 1',
+    },
     'connect-timeout': {
       type: 'string',
       value: 'S',
-      help: 'wait at most S seconds for the server, retrying with a line on stderr each time (default 30; 0: try once)',
+      help: 'wait at most S seconds for the server, retrying with a line on stderr each time (default 30 × --timeout-scale; 0: try once)',
     },
     'clock-skew-ns': {
       type: 'string',
@@ -72,11 +86,13 @@ export const clientSpec: CommandSpec = {
       help: "shift this client's clock by N ns, negative allowed (--clock-skew-ns -3000000000); default 0: the host still sees host time",
     },
     summary: { type: 'string', value: 'FILE', help: 'write a JSON summary (events sent, drops, clock estimate) on exit' },
+    ...WIRE_FLAG,
   },
   examples: [
     'envtest client                                   # vsock://2:11451, until ctrl-C',
     'envtest client --connect unix:///tmp/envtest.sock --count 2000 --rate 1000',
     'envtest client --clock-skew-ns -5000000000 --duration 10 --connect-timeout 120',
+    'envtest client --wire legacy                     # to the C++ server, vsock://2:47916',
   ],
 };
 
@@ -93,24 +109,34 @@ export async function runClient(opts: ClientOptions): Promise<Summary> {
   const link = new MessageChannel();
   const connect = new WorkerHandle(
     'connect',
-    new URL('../workers/client-connect.js', import.meta.url),
+    new URL(opts.wire === 'legacy' ? '../workers/legacy-client-connect.js' : '../workers/client-connect.js', import.meta.url),
     {
       port: link.port2,
       connect: opts.connect,
       name: opts.name,
       clockSkewNs: opts.clockSkewNs,
-      connectTimeoutMs: 5000,
+      connectTimeoutMs: 5000 * (opts.timeoutScale ?? 1),
+      timeoutScale: opts.timeoutScale ?? 1,
+      // --wire legacy: the worker waits for the server itself (see below).
+      ...(opts.wire === 'legacy' ? { legacyWaitMs: (opts.connectTimeoutS ?? 30) * 1000 } : {}),
     },
     [link.port2],
   );
   let first;
   try {
-    first = await watchConnect(connect.next('ready', 'error'), address, {
-      timeoutMs: (opts.connectTimeoutS ?? 30) * 1000,
-      log: (l) => log(`envtest client: ${l}`),
-      abort: () => connect.post({ type: 'abortConnect' }),
-      ...(opts.signal ? { signal: opts.signal } : {}),
-    });
+    // The original server accepts ONE connection: watchConnect's probe dial would use it up, so
+    // with --wire legacy the connect thread retries its own dial (legacy-client-connect.ts).
+    if (opts.wire === 'legacy') {
+      const onAbort = () => connect.post({ type: 'abortConnect' });
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      first = await connect.next('ready', 'error').finally(() => opts.signal?.removeEventListener('abort', onAbort));
+    } else
+      first = await watchConnect(connect.next('ready', 'error'), address, {
+        timeoutMs: (opts.connectTimeoutS ?? 30) * 1000,
+        log: (l) => log(`envtest client: ${l}`),
+        abort: () => connect.post({ type: 'abortConnect' }),
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      });
   } catch (err) {
     await connect.worker.terminate();
     throw err;
@@ -186,6 +212,8 @@ export async function runClient(opts: ClientOptions): Promise<Summary> {
       batches: stats.batches,
       heartbeats: stats.heartbeats,
       clockSkewNs: opts.clockSkewNs.toString(),
+      // The legacy wire has no acknowledgements: events.total counts events written to the server.
+      ...(opts.wire === 'legacy' ? { wire: 'legacy', clockSyncs: (stats as { clockSyncs?: number }).clockSyncs ?? 0 } : {}),
     },
   };
   if (opts.summaryPath) await writeSummary(opts.summaryPath, summary);

@@ -24,6 +24,8 @@ export interface ClientConnectConfig {
   clockSkewNs: bigint;
   /** Longest wait for the collector, ms. */
   connectTimeoutMs: number;
+  /** --timeout-scale: every protocol time limit × this. */
+  timeoutScale: number;
 }
 
 const cfg = workerData as ClientConnectConfig;
@@ -46,7 +48,8 @@ try {
     // Bounded: at most this many events wait for the socket or for the server's ack (kept to be
     // resent after a reconnect); the rest are counted as dropped.
     maxBuffered: 200_000,
-    connectTimeoutMs: Math.min(5000, cfg.connectTimeoutMs),
+    connectTimeoutMs: cfg.connectTimeoutMs,
+    timeoutScale: cfg.timeoutScale,
     signal: connectAbort.signal,
     logger: { warn: (m: string) => process.stderr.write(`envtest client: ${m}\n`) },
   });
@@ -89,7 +92,7 @@ async function finish(): Promise<void> {
   // dropped or unconfirmed, exactly (TraceAgentStats). A server acks an event once its merge has
   // released it, which can take up to its lateness bound (a slow guest's server may run with
   // --lateness-ms 30000): the wait covers that. It ends at once when everything is acknowledged.
-  await agent.close(ACK_WAIT_MS).catch(() => {});
+  await agent.close(ACK_WAIT_MS * cfg.timeoutScale).catch(() => {});
   parent.postMessage({ type: 'stopped', stats: { ...agent.stats(), connects: agent.engine.connectCount }, error });
   cfg.port.removeAllListeners('message');
   cfg.port.unref();

@@ -15,14 +15,14 @@ import type { OpenStreamArgs, OpenedStream } from './stream-types.js';
 export interface ClientEngineOptions<Reg extends Registry> extends EngineOptions<Reg> {
   /** Reconnect after a lost connection (default true), with these timings. */
   readonly reconnect?: boolean | BackoffOptions;
-  /** Limit of one connection attempt, dial and HELLO (default 5000 ms). */
+  /** Limit of one connection attempt, dial and HELLO (default 5000 ms × timeoutScale). */
   readonly connectTimeoutMs?: number;
   /**
    * Events sent while disconnected: 'queue' (default) keeps them in the bounded queue, delivered
    * after reconnect, its policy applying when full; 'drop' drops and counts them.
    */
   readonly offline?: 'queue' | 'drop';
-  /** How long a call made while disconnected waits for a connection, if it has no timeout (default 10 000 ms). */
+  /** How long a call made while disconnected waits for a connection, if it has no timeout (default 10 000 ms × timeoutScale). */
   readonly callWaitMs?: number;
   /** Stops connecting and closes the engine. */
   readonly signal?: AbortSignal;
@@ -74,7 +74,13 @@ export class ClientEngine<Reg extends Registry> extends EngineBase<Reg> {
     this.queue = new EventQueue(options.queue);
     this.#codec = new Codec(options.registry);
     const clock = options.clock === false ? {} : (options.clock ?? {});
-    this.clock = new ClockSync((t) => this.clockExchange(t), { intervalMs: clock.intervalMs, samples: clock.samples, now: this.now, metrics: this.metrics });
+    this.clock = new ClockSync((t) => this.clockExchange(t), {
+      intervalMs: clock.intervalMs,
+      samples: clock.samples,
+      timeoutMs: this.timeLimits.clockExchangeTimeoutMs,
+      now: this.now,
+      metrics: this.metrics,
+    });
     this.metrics.sources = {
       queueDepth: () => this.queue.length,
       dropped: () => {
@@ -162,7 +168,7 @@ export class ClientEngine<Reg extends Registry> extends EngineBase<Reg> {
 
   async #callWhenConnected<K extends MethodName<Reg>>(method: K, request: RequestOf<Reg, K>, options: CallOptions): Promise<ResponseOf<Reg, K>> {
     const started = performance.now();
-    await this.#waitConnected(options.timeoutMs ?? this.#options.callWaitMs ?? 10_000, options.signal);
+    await this.#waitConnected(options.timeoutMs ?? this.timeLimits.callWaitMs, options.signal);
     if (options.timeoutMs !== undefined) options = { ...options, timeoutMs: Math.max(1, options.timeoutMs - (performance.now() - started)) };
     return (await this.#connection!.call(method, request, options)) as ResponseOf<Reg, K>;
   }
@@ -244,7 +250,7 @@ export class ClientEngine<Reg extends Registry> extends EngineBase<Reg> {
 
   async #firstConnect(): Promise<void> {
     const reconnect = this.#options.reconnect ?? true;
-    const perAttempt = this.#options.connectTimeoutMs ?? 5000;
+    const perAttempt = this.timeLimits.connectTimeoutMs;
     const deadline = performance.now() + perAttempt * 6;
     for (;;) {
       try {
@@ -266,13 +272,13 @@ export class ClientEngine<Reg extends Registry> extends EngineBase<Reg> {
   }
 
   async #connectOnce(): Promise<void> {
-    const timeoutMs = this.#options.connectTimeoutMs ?? 5000;
+    const timeoutMs = this.timeLimits.connectTimeoutMs;
     const socket = await dial(this.address, { timeoutMs, signal: this.#connectAbort.signal });
     const connection = new Connection(socket, {
       ...this.connectionOptions(),
       peerInfo: socket.peer,
       queue: this.queue,
-      handshakeTimeoutMs: Math.min(timeoutMs, this.#options.handshakeTimeoutMs ?? 10_000),
+      handshakeTimeoutMs: Math.min(timeoutMs, this.timeLimits.handshakeTimeoutMs),
     });
     this.#connection = connection;
     if (this.inbox.full) connection.pause('inbox');

@@ -57,6 +57,8 @@ export interface ConnectionOptions {
   readonly inlineLimit?: number;
   /** Give up on a peer whose HELLO has not arrived after this many ms (default 10 000). */
   readonly handshakeTimeoutMs?: number;
+  /** The engine's `timeoutScale` (for messages: a limit that passed says how to raise it). */
+  readonly timeoutScale?: number;
   /** The outbound event queue; pass one to keep events across reconnects. */
   readonly queue?: EventQueue;
   /** Bounds of a queue made for this connection when none is passed. */

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Registry as PromRegistry } from 'prom-client';
 import type { MessageName, MessageOf, MethodName, Registry, RequestOf, ResponseOf, StreamName } from '@vsock-rpc/wire';
 import type { EventQueueOptions } from './event-queue.js';
+import { VsockRpcError } from '@vsock-rpc/wire';
 import { ConnectionClosedError } from './errors.js';
 import { Inbox } from './inbox.js';
 import type { Logger } from './logger.js';
@@ -10,6 +11,7 @@ import type { ConnectionOptions, ReceivedEvent } from './connection.js';
 import type { PeerContext } from './peer.js';
 import { Router, type CallContext } from './router.js';
 import type { StreamHandler, TypedStreamHandler } from './stream-types.js';
+import { resolveTimeLimits, type TimeLimits } from './time-limits.js';
 
 /** Options shared by {@link ClientEngine} and {@link ServerEngine}. */
 export interface EngineOptions<Reg extends Registry> {
@@ -21,13 +23,22 @@ export interface EngineOptions<Reg extends Registry> {
   readonly maxFrame?: number;
   /** Payloads at or under this size are copied into the batch buffer (default 4096). */
   readonly inlineLimit?: number;
-  /** Give up on a peer whose HELLO has not come after this many ms (default 10 000). */
+  /**
+   * Multiplies every default time limit (handshake, keepalive and idle, frame deadline, connect,
+   * call wait, clock exchange; see time-limits.ts): 10 lets a guest ten times slower than usual in.
+   * Limits set explicitly below are not scaled. Default 1.
+   */
+  readonly timeoutScale?: number;
+  /** Give up on a peer whose HELLO has not come after this many ms (default 10 000 × timeoutScale). */
   readonly handshakeTimeoutMs?: number;
-  /** PING after this many ms of silence (default 5000; 0 disables). */
+  /** PING after this many ms without a complete frame (default 5000 × timeoutScale; 0 disables). */
   readonly keepaliveMs?: number;
   /** Close a peer that sent no complete frame for this many ms (default 3 × keepaliveMs; 0 disables). */
   readonly idleTimeoutMs?: number;
-  /** How slowly one frame may arrive before its peer is closed with FRAME_TIMEOUT (default 10 s + 64 KiB/s). */
+  /**
+   * How slowly one frame may arrive before its peer is closed with FRAME_TIMEOUT (default
+   * 10 s × timeoutScale, plus the frame's size at 64 KiB/s ÷ timeoutScale).
+   */
   readonly frameDeadline?: ConnectionOptions['frameDeadline'];
   /**
    * Bytes and CPU ms per second one peer may cost; over it, the peer is slowed, then closed with
@@ -95,6 +106,8 @@ export type TypedHandler<Reg extends Registry, K extends MethodName<Reg>> = (
 export abstract class EngineBase<Reg extends Registry> extends EventEmitter {
   readonly registry: Reg;
   readonly metrics: EngineMetrics;
+  /** The time limits this engine runs with: its options' `timeoutScale` applied to the defaults. */
+  readonly timeLimits: TimeLimits;
   protected readonly router: Router;
   protected readonly inbox: Inbox<ReceivedEvent>;
   protected readonly options: EngineOptions<Reg>;
@@ -103,7 +116,12 @@ export abstract class EngineBase<Reg extends Registry> extends EventEmitter {
 
   protected constructor(options: EngineOptions<Reg>, role: 'client' | 'server') {
     super();
+    const scale = options.timeoutScale;
+    if (scale !== undefined && !(Number.isFinite(scale) && scale > 0)) {
+      throw new VsockRpcError('ERR_INVALID_ARG_VALUE', `timeoutScale must be a positive number (1 is normal speed, 10 ten times as patient), got ${String(scale)}`);
+    }
     this.options = options;
+    this.timeLimits = resolveTimeLimits(options);
     this.registry = options.registry;
     this.router = new Router(options.registry);
     this.inbox = new Inbox<ReceivedEvent>(options.inboxCapacity);
@@ -204,13 +222,14 @@ export abstract class EngineBase<Reg extends Registry> extends EventEmitter {
       name: o.name,
       maxFrame: o.maxFrame,
       inlineLimit: o.inlineLimit,
-      handshakeTimeoutMs: o.handshakeTimeoutMs,
+      handshakeTimeoutMs: this.timeLimits.handshakeTimeoutMs,
+      timeoutScale: o.timeoutScale,
       maxConcurrentCalls: o.maxConcurrentCalls,
       maxPendingCalls: o.maxPendingCalls,
       maxPendingHandlers: o.maxPendingHandlers,
-      keepaliveMs: o.keepaliveMs,
-      idleTimeoutMs: o.idleTimeoutMs,
-      frameDeadline: o.frameDeadline,
+      keepaliveMs: this.timeLimits.keepaliveMs,
+      idleTimeoutMs: this.timeLimits.idleTimeoutMs,
+      frameDeadline: { baseMs: this.timeLimits.frameBaseMs, minBytesPerSecond: this.timeLimits.minFrameBytesPerSecond },
       budget: o.budget,
       maxUnreadBytes: o.maxUnreadBytes,
       streamWindow: o.streamWindow,

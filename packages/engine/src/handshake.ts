@@ -42,7 +42,7 @@ export class Handshake {
         'HANDSHAKE_TIMEOUT',
         new VsockRpcError(
           'HANDSHAKE_TIMEOUT',
-          `no HELLO from ${formatAddress(options.peerInfo.address)} within ${options.handshakeTimeoutMs ?? 10000} ms: is the peer a vsock-rpc endpoint?`,
+          `no HELLO from ${formatAddress(options.peerInfo.address)} within ${((options.handshakeTimeoutMs ?? 10000) / 1000).toFixed(1)} s: the peer is slow or is not a vsock-rpc endpoint (raise timeoutScale${options.timeoutScale !== undefined ? `, now ${options.timeoutScale},` : ''} for slow guests; envtest: --timeout-scale)`,
         ),
       );
     }, options.handshakeTimeoutMs ?? 10000);

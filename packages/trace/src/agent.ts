@@ -56,7 +56,7 @@ export interface TraceAgentOptions extends Omit<ClientEngineOptions<TraceRegistr
   watermark?: 'auto' | 'manual';
   /** Lag of the automatic watermark, ns (default 20 ms). */
   watermarkLagNs?: bigint;
-  /** Longest wait for the first clock sync in {@link createTraceAgent}, ms (default 10 000). */
+  /** Longest wait for the first clock sync in {@link createTraceAgent}, ms (default 10 000 × the engine option timeoutScale). */
   clockTimeoutMs?: number;
   /** The wire: vsock-rpc (default). `'legacy'` takes {@link LegacyTraceAgentOptions} instead. */
   wire?: 'native';
@@ -543,7 +543,8 @@ export async function createTraceAgent(options: TraceAgentOptions | LegacyTraceA
   });
   try {
     if (engine.clock.model === undefined) {
-      const timeoutMs = clockTimeoutMs ?? 10_000;
+      // 10 s at normal speed: ten clock exchanges' worth, so it scales with the engine's timeoutScale.
+      const timeoutMs = clockTimeoutMs ?? 10 * engine.timeLimits.clockExchangeTimeoutMs;
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
         engine.syncClock(),
@@ -554,7 +555,7 @@ export async function createTraceAgent(options: TraceAgentOptions | LegacyTraceA
               reject(
                 new TraceError(
                   'ERR_TRACE_NO_CLOCK_SYNC',
-                  `trace agent '${name}': no clock sync with ${address} within ${timeoutMs} ms: is the collector overloaded, or not a trace collector?`,
+                  `trace agent '${name}': no clock sync with ${address} within ${(timeoutMs / 1000).toFixed(1)} s: the collector or this guest is slow (raise timeoutScale; envtest: --timeout-scale), or it is not a trace collector`,
                   { address },
                 ),
               ),

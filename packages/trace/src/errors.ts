@@ -5,6 +5,10 @@
  * - `ERR_INVALID_ARG_VALUE`: an option or argument is out of range (node's code for it).
  * - `ERR_TRACE_NO_CLOCK_SYNC`: a new agent got no clock sync with the collector in time.
  * - `ERR_TRACE_BAD_LINE`: `parseJsonLine` was given a line that is not a trace event.
+ * - `ERR_LEGACY_NO_CLOCK_SYNC`: a legacy server did not answer a clock request in time.
+ * - `ERR_LEGACY_CLOSED`: the legacy server closed the connection.
+ * - `ERR_INVALID_STATE`: a legacy clock exchange was started while one was running.
+ * - the legacy wire's own errors are `LegacyWireError`s of `@vsock-rpc/legacy` (`LEGACY_*` codes).
  * - an exporter's stream failure keeps the stream error's own code (`ENOSPC`, `EPIPE`...), or
  *   `ERR_TRACE_EXPORT` when it has none; `cause` is the original error.
  * @packageDocumentation

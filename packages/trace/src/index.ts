@@ -66,11 +66,5 @@ export {
   type LegacyPeer,
   type LegacyPeerClock,
 } from './legacy-server.js';
-export {
-  LegacyClient,
-  LegacyTraceAgent,
-  type LegacyClientOptions,
-  type LegacyClockResult,
-  type LegacyTraceAgentOptions,
-} from './legacy-agent.js';
+export { LegacyClient, LegacyTraceAgent, type LegacyClientOptions, type LegacyClockResult, type LegacyTraceAgentOptions } from './legacy-agent.js';
 export { LegacyCollector, legacyBatch, type LegacyCollectorOptions, type LegacyCollectorStats } from './legacy-collector.js';

@@ -174,7 +174,10 @@ export class LegacyServer extends EventEmitter<LegacyServerEvents> {
       frameTimeoutMs: Math.max(1, options.frameTimeoutMs ?? 10_000),
       maxUnreadBytes: Math.max(28, options.maxUnreadBytes ?? 64 * 1024),
     };
-    this.#reader = { ...(options.maxLen !== undefined ? { maxLen: options.maxLen } : {}), ...(options.relaxed !== undefined ? { relaxed: options.relaxed } : {}) };
+    this.#reader = {
+      ...(options.maxLen !== undefined ? { maxLen: options.maxLen } : {}),
+      ...(options.relaxed !== undefined ? { relaxed: options.relaxed } : {}),
+    };
     new LegacyFrameReader(this.#reader); // validates maxLen now, not at the first connection
     this.#allow = options.allowCids ? new Set(options.allowCids) : undefined;
     this.#now = options.now ?? process.hrtime.bigint;
@@ -185,7 +188,12 @@ export class LegacyServer extends EventEmitter<LegacyServerEvents> {
       this.#metrics = {
         conns: new Gauge({ name: `${p}connections`, help: 'Legacy peers connected now', registers: [prom] }),
         accepted: new Counter({ name: `${p}connections_total`, help: 'Legacy connections by result', labelNames: ['result'], registers: [prom] }),
-        closed: new Counter({ name: `${p}peer_errors_total`, help: 'Legacy peers closed or refused for cause, by code', labelNames: ['code'], registers: [prom] }),
+        closed: new Counter({
+          name: `${p}peer_errors_total`,
+          help: 'Legacy peers closed or refused for cause, by code',
+          labelNames: ['code'],
+          registers: [prom],
+        }),
         frames: new Counter({ name: `${p}frames_total`, help: 'Legacy frames received, by type', labelNames: ['type'], registers: [prom] }),
       };
     }
@@ -244,7 +252,8 @@ export class LegacyServer extends EventEmitter<LegacyServerEvents> {
 
   #onConnection(socket: TransportSocket): void {
     const info = socket.peer;
-    const key = info.transport === 'vsock' ? `cid:${info.cid}` : info.transport === 'tcp' && info.address.transport === 'tcp' ? `ip:${info.address.host}` : undefined;
+    const key =
+      info.transport === 'vsock' ? `cid:${info.cid}` : info.transport === 'tcp' && info.address.transport === 'tcp' ? `ip:${info.address.host}` : undefined;
     let refuse: LegacyCloseCode | undefined;
     if (this.#closed) refuse = 'SHUTDOWN';
     else if (this.#allow && info.transport === 'vsock' && !this.#allow.has(info.cid ?? -1)) refuse = 'CID_NOT_ALLOWED';
@@ -262,7 +271,11 @@ export class LegacyServer extends EventEmitter<LegacyServerEvents> {
     }
     const id = ++this.#ids;
     const source =
-      info.transport === 'vsock' ? `legacy-cid${info.cid}:${info.port}` : info.transport === 'tcp' && info.address.transport === 'tcp' ? `legacy-${info.address.host}:${info.address.port}` : `legacy#${id}`;
+      info.transport === 'vsock'
+        ? `legacy-cid${info.cid}:${info.port}`
+        : info.transport === 'tcp' && info.address.transport === 'tcp'
+          ? `legacy-${info.address.host}:${info.address.port}`
+          : `legacy#${id}`;
     const peer: LegacyPeer = {
       id,
       source,
@@ -310,7 +323,10 @@ export class LegacyServer extends EventEmitter<LegacyServerEvents> {
       }
     }
     if (c.reader.inFrame) {
-      c.frame ??= setTimeout(() => this.#close(c, 'LEGACY_FRAME_TIMEOUT', new Error(`frame not complete within ${this.#opts.frameTimeoutMs} ms`)), this.#opts.frameTimeoutMs);
+      c.frame ??= setTimeout(
+        () => this.#close(c, 'LEGACY_FRAME_TIMEOUT', new Error(`frame not complete within ${this.#opts.frameTimeoutMs} ms`)),
+        this.#opts.frameTimeoutMs,
+      );
     } else if (c.frame !== undefined) {
       clearTimeout(c.frame);
       c.frame = undefined;
@@ -350,7 +366,10 @@ export class LegacyServer extends EventEmitter<LegacyServerEvents> {
 
   #armIdle(c: Conn): void {
     clearTimeout(c.idle);
-    c.idle = setTimeout(() => this.#close(c, 'LEGACY_IDLE_TIMEOUT', new Error(`no complete frame for ${this.#opts.idleTimeoutMs} ms`)), this.#opts.idleTimeoutMs);
+    c.idle = setTimeout(
+      () => this.#close(c, 'LEGACY_IDLE_TIMEOUT', new Error(`no complete frame for ${this.#opts.idleTimeoutMs} ms`)),
+      this.#opts.idleTimeoutMs,
+    );
   }
 
   #close(c: Conn, code: LegacyCloseCode | undefined, err: Error | undefined): void {
