@@ -1,6 +1,7 @@
 // The workload definitions: every workload of the suite, in report order (the types are in
 // workload-contract.ts). Each `variants` list puts the baselines (baselines/, baseline: true)
 // next to the vsock-rpc variants (vsock-rpc/) they are compared with in the same run.
+import { grpcServerStream } from './baselines/grpc-server-stream.js';
 import { grpcStream } from './baselines/grpc-stream.js';
 import { grpcConcurrent, grpcUnary } from './baselines/grpc-unary.js';
 import { naivePipeline } from './baselines/naive-pipeline.js';
@@ -11,7 +12,8 @@ import { rawPingPong, rawPipelined } from './baselines/raw-pingpong.js';
 import { vsockRpcBandwidth, vsockRpcEvents } from './vsock-rpc/vsock-rpc-oneway.js';
 import { vsockRpcConcurrent, vsockRpcLatency } from './vsock-rpc/vsock-rpc-calls.js';
 import { vsockRpcBoundedMemory } from './vsock-rpc/vsock-rpc-memory.js';
-import { vsockRpcStream } from './vsock-rpc/vsock-rpc-stream.js';
+import { vsockRpcServerStream, vsockRpcStream } from './vsock-rpc/vsock-rpc-stream.js';
+import { vsockRpcSlowConsumerStream } from './vsock-rpc/vsock-rpc-stream-memory.js';
 import { CLOCK_LOAD_RATE, clockVariants } from './vsock-rpc/clock-variants.js';
 import { codecVariants } from './vsock-rpc/codec-variants.js';
 import { VSOCK_CHUNK, vsockVariants } from './vsock-rpc/vsock-variants.js';
@@ -64,6 +66,38 @@ function streamBandwidth(name: string, chunkBytes: number, label: string): Workl
     variants: [rawBandwidth(chunkBytes), vsockRpcBandwidth(chunkBytes), vsockRpcStream(chunkBytes)],
   };
 }
+
+/** Server streaming (PROTOCOL.md §11) against grpc-js server streaming of the same chunks. */
+function serverStream(name: string, chunkBytes: number, label: string): Workload<'rate'> {
+  return {
+    ...bandwidth(name, chunkBytes, label),
+    title: `Server streaming of ${label} chunks, vs grpc-js`,
+    description: `One server-streaming call carrying ${label} chunks from the server to the client, vsock-rpc against grpc-js (protobuf bytes over unix://), with the raw socket as the ceiling; MB/s is 10^6 bytes per second at the receiver (the client), warm-up excluded.`,
+    variants: [rawBandwidth(chunkBytes), grpcServerStream(chunkBytes), vsockRpcServerStream(chunkBytes)],
+  };
+}
+
+/** The slow-consumer stream: chunk size, the consumer's rate (chunks/s) and how much faster the producer is. */
+const SLOW_CHUNK = 64 * 1024;
+const SLOW_CONSUME_RATE = 160;
+const SLOWDOWN = 10;
+
+const streamMemory: Workload<'series'> = {
+  name: 'stream-memory',
+  title: `Memory of a stream whose consumer is ${SLOWDOWN}× slower than its producer`,
+  description: `One client stream of ${SLOW_CHUNK / 1024} KiB chunks: the producer offers ${(SLOWDOWN * SLOW_CONSUME_RATE).toLocaleString('en-US')} chunks/s (${((SLOWDOWN * SLOW_CONSUME_RATE * SLOW_CHUNK) / 1e6).toFixed(0)} MB/s), awaiting each write; the server's consumer takes ${SLOW_CONSUME_RATE}/s (${((SLOW_CONSUME_RATE * SLOW_CHUNK) / 1e6).toFixed(1)} MB/s, paced) for a fixed time; the consumer's RSS is sampled throughout. The table shows peak consumer RSS, its growth over the run's second half (median of the last quarter − median of the second quarter: about 0 when flat), the rates offered, written and consumed, and the share of the time the producer spent paused in write() waiting for credit.`,
+  kind: 'series',
+  unit: 'MiB',
+  higherIsBetter: false,
+  placements: ['unpinned'],
+  reps: { full: 3, quick: 1 },
+  limits: {
+    full: { count: 0, seconds: 10, warmup: 0 },
+    quick: { count: 0, seconds: 3, warmup: 0 },
+  },
+  variants: [vsockRpcSlowConsumerStream(SLOW_CHUNK, SLOW_CONSUME_RATE, SLOWDOWN)],
+  chart: { yLabel: 'consumer RSS' },
+};
 
 const latency: Workload<'latency'> = {
   name: 'latency',
@@ -178,6 +212,9 @@ export const workloads: readonly AnyWorkload[] = [
   bandwidth('bandwidth-64k', 64 * 1024, '64 KiB'),
   bandwidth('bandwidth-1m', 1024 * 1024, '1 MiB'),
   streamBandwidth('stream-64k', 64 * 1024, '64 KiB'),
+  streamBandwidth('stream-1m', 1024 * 1024, '1 MiB'),
+  serverStream('server-stream-64k', 64 * 1024, '64 KiB'),
+  streamMemory,
   latency,
   concurrent,
   memory,

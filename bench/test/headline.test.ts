@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isFlat, renderSummary, replaceBetweenMarkers, README_END, README_START, type FactRow, type Facts } from '../src/report/headline.js';
+import { isFlat, isPaused, renderSummary, replaceBetweenMarkers, README_END, README_START, type FactRow, type Facts } from '../src/report/headline.js';
 import type { Placement } from '../src/workload-contract.js';
 
 const row = (variant: string, median: number | null, extra: Record<string, number> = {}, placement: Placement = 'unpinned'): FactRow => ({
@@ -16,6 +16,23 @@ function fullFacts(): Map<string, { skipped?: string; rows: FactRow[] }> {
     ['events', { rows: [row('raw socket', 6e6, { 'MB/s': 400 }), row('naive pipeline', 4e5), row('grpc-js', 2e4), row('vsock-rpc', 6e5, { 'MB/s': 30 })] }],
     ['bandwidth-64k', { rows: [row('raw socket', 1000), row('vsock-rpc', 500)] }],
     ['bandwidth-1m', { rows: [row('raw socket', 1000), row('vsock-rpc', 990)] }],
+    ['stream-64k', { rows: [row('raw socket', 1000), row('vsock-rpc', 500), row('vsock-rpc stream', 400)] }],
+    ['stream-1m', { rows: [row('raw socket', 1000), row('vsock-rpc', 800), row('vsock-rpc stream', 980)] }],
+    ['server-stream-64k', { rows: [row('raw socket', 1000), row('grpc-js', 100), row('vsock-rpc server stream', 300)] }],
+    [
+      'stream-memory',
+      {
+        rows: [
+          row('vsock-rpc stream', 60, {
+            'RSS growth 2nd half MiB': 0.4,
+            'offered /s': 1600,
+            'written /s': 161,
+            'consumed /s': 160,
+            'producer paused %': 99.6,
+          }),
+        ],
+      },
+    ],
     [
       'latency',
       {
@@ -66,6 +83,13 @@ describe('renderSummary', () => {
     expect(text).toContain('idle 5 µs (single exchange 50 µs, 10.0× smaller)');
     expect(text).toContain('9 µs (single exchange 120 µs, 13.3× smaller)');
     expect(text).toContain('server RSS flat: **yes**');
+    expect(text).toContain(
+      '**Streams** (one client stream, credit-based flow control): 64 KiB chunks 400 MB/s = 0.40× the raw socket, 0.80× the same chunks as events; 1 MiB chunks 980 MB/s = 0.98× the raw socket, 1.23× the same chunks as events.',
+    );
+    expect(text).toContain('**Server streaming, 64 KiB chunks**: 300 MB/s = 3.00× grpc-js server streaming (0.30× the raw socket).');
+    expect(text).toContain(
+      'consumer RSS flat: **yes** (peak 60 MiB, growth over the second half +0.4 MiB); producer paused: **yes** (wrote 161 chunks/s of the 1,600 it offered, the consumer took 160; 100% of the time waiting in write() for credit)',
+    );
     expect(text).toContain("490,000 events dropped by the client's drop-oldest queue and counted (49% of 1,000,000 sent)");
     expect(text).toContain('default buffers: Node 40 MB/s vs C 80 MB/s = 0.50×; 1 MiB buffers: Node 90 MB/s vs C 100 MB/s = 0.90×');
   });
@@ -83,6 +107,12 @@ describe('renderSummary', () => {
     expect(slower).toContain('codec vs msgpackr alone (0.75×)');
     expect(slower).toContain('vsock echo, Node vs C with default buffers (0.50×)');
     expect(slower).not.toContain('memory:');
+    expect(slower).toContain('a stream of 64 KiB chunks vs the raw socket (0.40×)');
+    expect(slower).toContain('a stream of 64 KiB chunks vs the same chunks as events (0.80×)');
+    expect(slower).not.toContain('a stream of 1 MiB chunks');
+    expect(slower).toContain('server streaming vs the raw socket (0.30×)');
+    expect(slower).not.toContain('server streaming vs grpc-js');
+    expect(slower).not.toContain('slow-consumer stream');
   });
 
   it('says why a workload has no figure, and when memory is not flat', () => {
@@ -91,15 +121,36 @@ describe('renderSummary', () => {
     facts.delete('events');
     facts.set('concurrent', { rows: [row('raw socket', 80000), row('grpc-js', 2000), row('vsock-rpc', null)] });
     facts.set('memory', { rows: [row('vsock-rpc, bounded', 150, { 'RSS growth 2nd half MiB': 30, dropped: 0 })] });
+    facts.delete('stream-1m');
+    facts.set('server-stream-64k', { rows: [row('raw socket', 1000), row('grpc-js', 100), row('vsock-rpc server stream', null)] });
+    facts.set('stream-memory', {
+      rows: [
+        row('vsock-rpc stream', 400, { 'RSS growth 2nd half MiB': 300, 'offered /s': 1600, 'written /s': 1590, 'consumed /s': 160, 'producer paused %': 1 }),
+      ],
+    });
     const text = renderSummary(facts as Facts, { ...meta, loadStart: 3.2, quick: true });
     expect(renderSummary(facts as Facts, { ...meta, loadStart: 3.2 })).toContain("memory: the bounded server's RSS grew by +30 MiB");
     expect(text).toContain('**vsock (QEMU guest)**: skipped: qemu-system-x86_64 is not on PATH.');
     expect(text).toContain('**Events**: not run (excluded by --only).');
     expect(text).toContain('**64 calls in flight**: no vsock-rpc figure');
+    expect(text).toContain('**Server streaming**: no vsock-rpc server stream figure');
+    expect(text).toContain('consumer RSS flat: **no**');
+    expect(text).toContain('producer paused: **no** (wrote 1,590 chunks/s of the 1,600 it offered');
+    const full = renderSummary(facts as Facts, { ...meta, loadStart: 3.2 });
+    expect(full).toContain("slow-consumer stream: the consumer's RSS grew by +300 MiB");
+    expect(full).toContain("slow-consumer stream: the producer was not held to the consumer's rate (wrote 1,590/s, consumed 160/s)");
     expect(text).toContain('server RSS flat: **no**');
     expect(text).toContain('a quick run is too short');
     expect(text).toContain('a busy shared machine');
     expect(text).toContain('**Quick run**');
+  });
+
+  it('isPaused', () => {
+    expect(isPaused(161, 160, 1600)).toBe(true);
+    expect(isPaused(200, 160, 1600)).toBe(false);
+    expect(isPaused(1590, 1500, 1600)).toBe(false);
+    expect(isPaused(undefined, 160, 1600)).toBe(false);
+    expect(isPaused(0, 0, 1600)).toBe(false);
   });
 
   it('isFlat', () => {

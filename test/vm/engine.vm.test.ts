@@ -7,6 +7,8 @@
  *   plays the VMM (CONNECT <port> / OK <hostport>, then vsock://1:<port>)
  * - hybrid, guest-initiated: ServerEngine on hybrid://<uds>:<port> (a unix listener at
  *   <uds>_<port>), reached from a real vsock connection the muxer forwards there
+ * - streams, 256 MiB each with a sha256 at both ends: a client stream over vsock://1, and a server
+ *   stream to a ClientEngine on hybrid://<uds>:<port> through the same kind of muxer
  * Never run the guest script on the host (it refuses to: see assertInTestGuest).
  */
 import { existsSync } from 'node:fs';
@@ -29,6 +31,7 @@ const BUILT = [
 const EVENTS = 10_000;
 const CALLS = 200;
 const REVERSE_CALLS = 20;
+const STREAM_BYTES = 256 * 1024 * 1024;
 
 interface PeerFigures {
   transport: string;
@@ -62,6 +65,24 @@ interface Part {
   };
   unixPath?: string;
 }
+interface StreamEnd {
+  bytes: number;
+  chunks: number;
+  sha256: string;
+}
+interface StreamPart {
+  ok: boolean;
+  error?: string;
+  ms: number;
+  connect: string;
+  direction: 'upload' | 'download';
+  sent: StreamEnd;
+  received: StreamEnd;
+  streamMs: number;
+  mbPerSecond: number;
+  peerTransport: string | null;
+  muxer?: { accepted: number; connectLines?: string[]; errors: string[] };
+}
 
 describe.skipIf(!support.available)('engine over vsock and hybrid vsock in a QEMU guest', () => {
   let run: RunInGuestResult;
@@ -77,6 +98,21 @@ describe.skipIf(!support.available)('engine over vsock and hybrid vsock in a QEM
     console.log(`[vm] engine ${name}: ${EVENTS} events in ${p.eventsMs} ms, ${CALLS} calls in ${p.callsMs} ms (part ${p.ms} ms)`);
     return p;
   };
+  const streamPart = (name: string): StreamPart => {
+    const p = results()[name] as StreamPart | undefined;
+    if (!p) throw new Error(`part ${name} did not run; console tail:\n${run.console.slice(-3000)}`);
+    if (!p.ok) throw new Error(`part ${name} failed in the guest: ${p.error}`);
+    console.log(
+      `[vm] engine ${name}: ${p.direction} of ${STREAM_BYTES} bytes in ${p.streamMs} ms (${p.mbPerSecond} MB/s), sha256 ${p.received.sha256.slice(0, 16)}…`,
+    );
+    return p;
+  };
+  const expectIntact = (p: StreamPart) => {
+    expect(p.sent.bytes).toBe(STREAM_BYTES);
+    expect(p.sent.chunks).toBe(STREAM_BYTES / (64 * 1024));
+    expect(p.received).toEqual(p.sent);
+    expect(p.received.sha256).toMatch(/^[0-9a-f]{64}$/);
+  };
   const expectTraffic = (p: Part) => {
     expect(p.eventsReceived).toBe(EVENTS);
     expect(p.eventsInOrder).toBe(true);
@@ -90,14 +126,14 @@ describe.skipIf(!support.available)('engine over vsock and hybrid vsock in a QEM
   beforeAll(async () => {
     const missing = BUILT.filter((f) => !existsSync(f));
     if (missing.length > 0) throw new Error(`build first (npm run build): the guest runs the built packages; missing ${missing.join(', ')}`);
-    run = await runInGuest({ commands: ['node test/vm/guest/engine-transports.mjs'], timeoutMs: 240_000 });
+    run = await runInGuest({ commands: ['node test/vm/guest/engine-transports.mjs'], timeoutMs: 600_000 });
     console.log(`[vm] engine guest run: ${run.durationMs} ms, exit codes ${JSON.stringify(run.exitCodes)}`);
-  }, 270_000);
+  }, 630_000);
 
   it('runs the guest script to completion, exiting by itself (nothing leaked)', () => {
     expect(run.results['engine-transports-exit'], 'engine-transports-exit').toBeUndefined();
     expect(run.exitCodes).toEqual([0]);
-    expect(results()).toMatchObject({ done: true, events: EVENTS, calls: CALLS });
+    expect(results()).toMatchObject({ done: true, events: EVENTS, calls: CALLS, streamBytes: STREAM_BYTES });
   });
 
   it('engine over real vsock (CID 1 loopback): events in order, typed calls, peer is vsock with a CID', () => {
@@ -136,6 +172,24 @@ describe.skipIf(!support.available)('engine over vsock and hybrid vsock in a QEM
     expect(p.clientPeer).toMatchObject({ transport: 'vsock', cid: 1, address: p.connect });
     expect(p.muxer?.accepted).toBe(1);
     expect(p.muxer?.peers?.[0]).toMatchObject({ transport: 'vsock', cid: 1 });
+    expect(p.muxer?.errors).toEqual([]);
+  });
+
+  it('a 256 MiB client stream over real vsock arrives intact (sha256 of what was sent = of what was received)', () => {
+    const p = streamPart('streamVsock');
+    expect(p.direction).toBe('upload');
+    expect(p.connect).toMatch(/^vsock:\/\/1:\d+$/);
+    expect(p.peerTransport).toBe('vsock');
+    expectIntact(p);
+  });
+
+  it('a 256 MiB server stream to a hybrid vsock client arrives intact (sha256 of what was sent = of what was received)', () => {
+    const p = streamPart('streamHybrid');
+    expect(p.direction).toBe('download');
+    expect(p.connect).toMatch(/^hybrid:\/\/\/tmp\/.+\/s\.sock:\d+$/);
+    expect(p.peerTransport).toBe('hybrid');
+    expectIntact(p);
+    expect(p.muxer?.accepted).toBe(1);
     expect(p.muxer?.errors).toEqual([]);
   });
 });

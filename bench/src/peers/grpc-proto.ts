@@ -20,9 +20,17 @@ message Ack {
   uint64 count = 1;
 }
 
+// server streaming of raw chunks: the server's peer knows how many (its params)
+message DownloadRequest {}
+
+message Chunk {
+  bytes data = 1;
+}
+
 service Bench {
   rpc Stream (stream MessageExp) returns (Ack);
   rpc Echo (MessageExp) returns (MessageExp);
+  rpc Download (DownloadRequest) returns (stream Chunk);
 }
 `;
 
@@ -36,6 +44,12 @@ export interface ProtoMessageExp {
 export interface BenchClient extends grpc.Client {
   Stream(callback: (err: grpc.ServiceError | null, ack?: { count: string }) => void): grpc.ClientWritableStream<ProtoMessageExp>;
   Echo(req: ProtoMessageExp, callback: (err: grpc.ServiceError | null, res?: ProtoMessageExp) => void): grpc.ClientUnaryCall;
+  Download(req: Record<string, never>): grpc.ClientReadableStream<ProtoChunk>;
+}
+
+/** Chunk as proto-loader hands it over: `bytes` arrive as a Buffer. */
+export interface ProtoChunk {
+  data: Buffer;
 }
 
 export interface BenchService {

@@ -11,11 +11,13 @@ const peers: Record<string, () => Promise<PeerModule>> = {
   'raw-pingpong': () => import('./raw-pingpong-peer.js'),
   'grpc-stream': () => import('./grpc-stream-peer.js'),
   'grpc-unary': () => import('./grpc-unary-peer.js'),
+  'grpc-server-stream': () => import('./grpc-server-stream-peer.js'),
   'raw-memory': () => import('./raw-memory-peer.js'),
   'vsock-rpc-oneway': () => import('./vsock-rpc-oneway-peer.js'),
   'vsock-rpc-calls': () => import('./vsock-rpc-calls-peer.js'),
   'vsock-rpc-memory': () => import('./vsock-rpc-memory-peer.js'),
   'vsock-rpc-stream': () => import('./vsock-rpc-stream-peer.js'),
+  'vsock-rpc-stream-memory': () => import('./vsock-rpc-stream-memory-peer.js'),
   clock: () => import('./clock-peer.js'),
 };
 

@@ -48,6 +48,8 @@ export function factsFrom(summaries: readonly WorkloadSummary[]): Facts {
 }
 
 const VR = 'vsock-rpc';
+const STREAM = 'vsock-rpc stream';
+const SERVER_STREAM = 'vsock-rpc server stream';
 
 function fig(facts: Facts, workload: string, variant: string, placement: Placement = 'unpinned'): FactRow | undefined {
   const r = facts.get(workload)?.rows.find((x) => x.variant === variant && x.placement === placement);
@@ -149,6 +151,69 @@ export function renderSummary(facts: Facts, meta: SummaryMeta): string {
   }
   lines.push(bw.length > 0 ? `- **Bandwidth**: ${bw.join('; ')}.` : `- **Bandwidth**: ${missing(facts, 'bandwidth-64k')}`);
 
+  // streams (PROTOCOL.md §11): one stream of chunks, against the raw socket and the same chunks as events
+  const st: string[] = [];
+  for (const [name, label] of [
+    ['stream-64k', '64 KiB'],
+    ['stream-1m', '1 MiB'],
+  ] as const) {
+    const v = fig(facts, name, STREAM);
+    if (!v) continue;
+    const raw = ratioOf(v, fig(facts, name, 'raw socket'));
+    const events = ratioOf(v, fig(facts, name, VR));
+    st.push(`${label} chunks ${formatFigure(v.median!)} MB/s = ${times(raw, 'the raw socket')}, ${times(events, 'the same chunks as events')}`);
+    behind(
+      lower(raw),
+      `a stream of ${label} chunks vs the raw socket (${formatRatio(raw)}): each chunk is schema-checked and msgpack-encoded (one copy) into a DATA frame at the sender, assembled into a buffer of its own and decoded at the receiver, and handed over through an async iterator (a promise per chunk at each end); the raw peer counts bytes without touching them.`,
+    );
+    behind(
+      lower(events),
+      `a stream of ${label} chunks vs the same chunks as events (${formatRatio(events)}): the copies are the same, but each stream write is awaited (a promise per chunk, resolved from the credit check), the reader takes chunks through an async iterator one promise at a time, and the receiver sends WINDOW frames back as it consumes; events are written back to back and dispatched to a plain handler.`,
+    );
+  }
+  lines.push(
+    st.length > 0
+      ? `- **Streams** (one client stream, credit-based flow control): ${st.join('; ')}.`
+      : `- **Streams**: ${missing(facts, 'stream-64k', STREAM)}`,
+  );
+
+  // server streaming vs grpc-js
+  const ss = fig(facts, 'server-stream-64k', SERVER_STREAM);
+  if (ss) {
+    const grpc = ratioOf(ss, fig(facts, 'server-stream-64k', 'grpc-js'));
+    const raw = ratioOf(ss, fig(facts, 'server-stream-64k', 'raw socket'));
+    lines.push(
+      `- **Server streaming, 64 KiB chunks**: ${formatFigure(ss.median!)} MB/s = ${times(grpc, 'grpc-js server streaming')} (${times(raw, 'the raw socket')}).`,
+    );
+    behind(
+      lower(raw),
+      `server streaming vs the raw socket (${formatRatio(raw)}): as for a client stream, each chunk is encoded (one copy), framed, assembled and decoded (another), and crosses an awaited write and an async iterator, per chunk.`,
+    );
+    behind(
+      lower(grpc),
+      `server streaming vs grpc-js (${formatRatio(grpc)}): grpc-js hands protobuf bytes to HTTP/2 without a schema check and reads with 'data' events; vsock-rpc validates each chunk at both ends and awaits each write and each read.`,
+    );
+  } else lines.push(`- **Server streaming**: ${missing(facts, 'server-stream-64k', SERVER_STREAM)}`);
+
+  // a stream whose consumer is 10× slower than its producer
+  const sm = fig(facts, 'stream-memory', STREAM);
+  if (sm) {
+    const growth = sm.extra['RSS growth 2nd half MiB'];
+    const flat = isFlat(growth);
+    const offered = sm.extra['offered /s'];
+    const written = sm.extra['written /s'];
+    const consumed = sm.extra['consumed /s'];
+    const pausedPct = sm.extra['producer paused %'];
+    const paused = isPaused(written, consumed, offered);
+    lines.push(
+      `- **Stream with a 10× slower consumer**: consumer RSS flat: **${flat ? 'yes' : 'no'}**${!flat && meta.quick ? ' (a quick run is too short for the heap to reach its working size; the full run decides)' : ''} ` +
+        `(peak ${formatFigure(sm.median!)} MiB, growth over the second half ${signed(growth)} MiB); producer paused: **${paused ? 'yes' : 'no'}** ` +
+        `(wrote ${rate(written)} chunks/s of the ${rate(offered)} it offered, the consumer took ${rate(consumed)}; ${pausedPct === undefined ? '—' : `${pausedPct.toFixed(0)}%`} of the time waiting in write() for credit).`,
+    );
+    behind(!flat && !meta.quick, `slow-consumer stream: the consumer's RSS grew by ${signed(growth)} MiB over the second half of the run.`);
+    behind(!paused, `slow-consumer stream: the producer was not held to the consumer's rate (wrote ${rate(written)}/s, consumed ${rate(consumed)}/s).`);
+  } else lines.push(`- **Stream with a slow consumer**: ${missing(facts, 'stream-memory', STREAM)}`);
+
   // clock
   const cs = fig(facts, 'clock', 'vsock-rpc ClockSync');
   const single = fig(facts, 'clock', 'single exchange');
@@ -232,14 +297,21 @@ export function isFlat(growth: number | undefined): boolean {
   return growth !== undefined && Number.isFinite(growth) && growth <= FLAT_MIB;
 }
 
+/** Paused: the producer wrote at most 10% above what the consumer took, well below what it offered. */
+export function isPaused(written: number | undefined, consumed: number | undefined, offered: number | undefined): boolean {
+  if (written === undefined || consumed === undefined || offered === undefined || !(consumed > 0)) return false;
+  return written <= 1.1 * consumed && written < 0.5 * offered;
+}
+
+const rate = (v: number | undefined): string => (v === undefined ? '—' : formatFigure(v));
 const us = (v: number | undefined): string => (v === undefined ? '—' : `${formatFigure(v)} µs`);
 const signed = (v: number | undefined): string => (v === undefined || !Number.isFinite(v) ? '—' : `${v >= 0 ? '+' : '−'}${formatFigure(Math.abs(v))}`);
 
-function missing(facts: Facts, workload: string): string {
+function missing(facts: Facts, workload: string, variant = VR): string {
   const f = facts.get(workload);
   if (!f) return 'not run (excluded by --only).';
   if (f.skipped) return `skipped: ${f.skipped}.`;
-  return 'no vsock-rpc figure (its runs failed; see the workload below).';
+  return `no ${variant} figure (its runs failed; see the workload below).`;
 }
 
 // ---- the README block ----

@@ -11,6 +11,11 @@
 // 3. hybrid, guest-initiated: ServerEngine.listen('hybrid://<dir>/v.sock:<port3>') listens at
 //    <dir>/v.sock_<port3>; the muxer accepts real vsock connections on vsock://any:<port4> and
 //    forwards each to that unix socket. ClientEngine.connect('vsock://1:<port4>').
+// 4. streamVsock: a 256 MiB client stream (PROTOCOL.md §11) over vsock://1, 64 KiB chunks with the
+//    default window; sha256 of what the client wrote = sha256 of what the server's handler read.
+// 5. streamHybrid: the same 256 MiB as a server stream, the client on hybrid://<dir>/s.sock:<port>
+//    through a muxer like part 2's; sha256 of what the handler wrote = of what the client read.
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
@@ -21,16 +26,22 @@ assertInTestGuest(NAME);
 
 const { ClientEngine, ServerEngine } = await import('../../../packages/engine/dist/index.js');
 const { exampleRegistry: registry } = await import('../../../packages/wire/dist/examples.js');
+const { defineRegistry } = await import('../../../packages/wire/dist/index.js');
+const { Type } = await import('@sinclair/typebox');
 const { connectVsock, listen, hybridListenPath } = vsock;
 
 const EVENTS = Number(process.env.ENGINE_VM_EVENTS ?? 10_000);
 const CALLS = Number(process.env.ENGINE_VM_CALLS ?? 200);
 const REVERSE_CALLS = 20;
 const PART_TIMEOUT_MS = 90_000;
+const STREAM_BYTES = Number(process.env.ENGINE_VM_STREAM_BYTES ?? 256 * 1024 * 1024);
+const STREAM_CHUNK = 64 * 1024;
+const STREAM_PART_TIMEOUT_MS = 240_000;
 
 const dir = mkdtempSync('/tmp/engvm-');
 const udsPath = join(dir, 'v.sock');
-const result = { events: EVENTS, calls: CALLS, udsPath };
+const streamUdsPath = join(dir, 's.sock');
+const result = { events: EVENTS, calls: CALLS, streamBytes: STREAM_BYTES, udsPath };
 const engineOpts = { registry, logger: null };
 
 const log = (msg) => console.error(`[${NAME}] ${msg}`);
@@ -247,8 +258,106 @@ async function exercise(serverEngine, connectAddress) {
   }
 }
 
+// ---- streams: 256 MiB with a checksum ----
+
+const Chunk = Type.Object({ data: Type.Uint8Array() });
+const streamRegistry = defineRegistry({
+  streams: {
+    upload: { id: 300, mode: 'client', request: Chunk, response: Type.Object({ bytes: Type.Integer(), chunks: Type.Integer(), sha256: Type.String() }) },
+    download: { id: 301, mode: 'server', request: Type.Object({ bytes: Type.Integer() }), response: Chunk },
+  },
+});
+// The default stream window (256 KiB): the credit path a user gets.
+const streamOpts = { registry: streamRegistry, logger: null };
+
+/**
+ * The chunks of a stream of `total` bytes: fresh buffers, each a different window of 1 MiB of
+ * random bytes with its index stamped in front, so a lost, repeated or reordered chunk changes
+ * the checksum. The last chunk may be short.
+ */
+function* streamChunks(total) {
+  const base = randomBytes(1024 * 1024 + STREAM_CHUNK);
+  for (let i = 0, off = 0; off < total; i++, off += STREAM_CHUNK) {
+    const n = Math.min(STREAM_CHUNK, total - off);
+    const c = Buffer.allocUnsafe(n);
+    base.copy(c, 0, (i * 7919) % (1024 * 1024), ((i * 7919) % (1024 * 1024)) + n);
+    if (n >= 4) c.writeUInt32BE(i, 0);
+    yield new Uint8Array(c.buffer, c.byteOffset, n);
+  }
+}
+
+/** Writes `total` bytes through `write` (each awaited: the credit), hashing what was written. */
+async function sendStream(total, write) {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  let chunks = 0;
+  for (const data of streamChunks(total)) {
+    hash.update(data);
+    await write({ data });
+    bytes += data.length;
+    chunks++;
+  }
+  return { bytes, chunks, sha256: hash.digest('hex') };
+}
+
+/** Reads a stream to its end, hashing what arrived. */
+async function receiveStream(reader) {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  let chunks = 0;
+  for await (const { data } of reader) {
+    hash.update(data);
+    bytes += data.length;
+    chunks++;
+  }
+  return { bytes, chunks, sha256: hash.digest('hex') };
+}
+
+/**
+ * One 256 MiB stream between a ServerEngine and a ClientEngine dialling `connectAddress`:
+ * 'upload' (client streaming) or 'download' (server streaming). Both ends' byte counts and
+ * sha256 are reported; closes both engines.
+ */
+async function streamChecksum(serverEngine, connectAddress, direction) {
+  let serverSide;
+  serverEngine.handleStream('upload', async (chunks) => (serverSide = await receiveStream(chunks)));
+  serverEngine.handleStream('download', async (req, stream) => {
+    serverSide = await sendStream(req.bytes, (m) => stream.write(m));
+  });
+  let client;
+  try {
+    client = await ClientEngine.connect(connectAddress, { ...streamOpts, name: 'guest-client', reconnect: false, connectTimeoutMs: 15_000 });
+    const t0 = performance.now();
+    let clientSide;
+    if (direction === 'upload') {
+      const up = client.openStream('upload', { timeoutMs: STREAM_PART_TIMEOUT_MS });
+      clientSide = await sendStream(STREAM_BYTES, (m) => up.write(m));
+      await up.end();
+      const answer = await up.response;
+      if (answer.sha256 !== serverSide?.sha256) throw new Error(`the handler answered ${JSON.stringify(answer)}, but recorded ${JSON.stringify(serverSide)}`);
+    } else {
+      clientSide = await receiveStream(client.openStream('download', { bytes: STREAM_BYTES }, { timeoutMs: STREAM_PART_TIMEOUT_MS }));
+      await waitFor(() => serverSide !== undefined, 10_000, 'the download handler to finish');
+    }
+    const ms = Math.round(performance.now() - t0);
+    const [sent, received] = direction === 'upload' ? [clientSide, serverSide] : [serverSide, clientSide];
+    return {
+      direction,
+      sent,
+      received,
+      streamMs: ms,
+      mbPerSecond: Math.round((STREAM_BYTES / 1e6 / (ms / 1000)) * 10) / 10,
+      peerTransport: client.peer?.transport ?? null,
+      streamsLeft: client.connection?.stats().streams ?? null,
+    };
+  } finally {
+    await client?.close(5000);
+    await serverEngine.close(5000);
+  }
+}
+
 /** Runs one part with a deadline, records its figures (or its error) and rewrites the result file. */
-async function part(name, fn) {
+async function part(name, fn, timeoutMs = PART_TIMEOUT_MS) {
   log(`${name} start`);
   const started = performance.now();
   let timer;
@@ -256,7 +365,7 @@ async function part(name, fn) {
     const value = await Promise.race([
       fn(),
       new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`part ${name} timed out after ${PART_TIMEOUT_MS} ms`)), PART_TIMEOUT_MS);
+        timer = setTimeout(() => reject(new Error(`part ${name} timed out after ${timeoutMs} ms`)), timeoutMs);
       }),
     ]);
     result[name] = { ok: true, ms: Math.round(performance.now() - started), ...value };
@@ -309,6 +418,31 @@ await part('hybridGuestInitiated', async () => {
     await muxer.close();
   }
 });
+
+await part(
+  'streamVsock',
+  async () => {
+    const server = await ServerEngine.listen('vsock://any:any', { ...streamOpts, name: 'guest-server' });
+    const connect = `vsock://1:${server.address.port}`;
+    return { connect, ...(await streamChecksum(server, connect, 'upload')) };
+  },
+  STREAM_PART_TIMEOUT_MS,
+);
+
+await part(
+  'streamHybrid',
+  async () => {
+    const muxer = await startConnectMuxer(streamUdsPath);
+    try {
+      const server = await ServerEngine.listen('vsock://any:any', { ...streamOpts, name: 'guest-server' });
+      const connect = `hybrid://${streamUdsPath}:${server.address.port}`;
+      return { connect, ...(await streamChecksum(server, connect, 'download')), muxer: muxer.stats };
+    } finally {
+      await muxer.close();
+    }
+  },
+  STREAM_PART_TIMEOUT_MS,
+);
 
 result.done = true;
 writeResult(NAME, result);
