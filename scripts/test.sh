@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 rm -f test-results/vitest.json   # a stale report must never be summarised as this run's
 bash scripts/ensure-setup.sh || exit 1
 bash scripts/ensure-qemu.sh
+bash scripts/ensure-legacy-peer.sh
 bash scripts/ensure-prometheus.sh
 npx turbo run build --output-logs=errors-only || exit 1
 # Type-check the tests too: the compile-time typing tests (@ts-expect-error) only bite here.

@@ -14,6 +14,7 @@ import { StatusLine } from '../status.js';
 import { guestClaimLines, sum, timelineSummary, writeSummary, type Summary } from '../summary.js';
 import { WorkerHandle, within } from '../worker-handle.js';
 import type { VisualizeStats } from '../workers/visualize.js';
+import { WIRE_FLAG } from '../wire-option.js';
 
 /** How long a (re)started server holds its timeline: covers its guests' reconnect and resend. */
 export const DEFAULT_STARTUP_HOLD_NS = 3_000_000_000n;
@@ -48,6 +49,8 @@ export interface ServerOptions {
   signal?: AbortSignal;
   /** Where notices and the status line go (default: stderr). */
   log?: (line: string) => void;
+  /** 'legacy': accept the C++ envtest's clients (its wire) instead of vsock-rpc agents. Default 'native'. */
+  wire?: 'native' | 'legacy';
   /** Called once listening, with the bound address and the metrics URL. */
   onListening?: (info: { address: TransportAddress; metricsUrl?: string }) => void;
 }
@@ -83,11 +86,13 @@ export const serverSpec: CommandSpec = {
     quiet: { type: 'boolean', short: 'q', help: 'do not print the timeline (summary, export and metrics still work)' },
     status: { type: 'boolean', help: 'print a status line every second on stderr (default: when stderr is a terminal)' },
     ...HOST_LIMIT_FLAGS,
+    ...WIRE_FLAG,
   },
   examples: [
     'envtest server                                   # vsock://any:11451, timeline on stdout',
     'envtest server --listen unix:///tmp/envtest.sock --export trace.json --summary summary.json',
     'envtest server --metrics 127.0.0.1:9464 --duration 60 --quiet',
+    'envtest server --wire legacy                     # the C++ clients, vsock://any:47916',
   ],
 };
 
@@ -96,6 +101,8 @@ interface ConnectStopped {
   connections: number;
   rejected: number;
   channelDropped: number;
+  /** --wire legacy: per source, what the server measured of its clock correction. */
+  legacy?: Record<string, unknown>;
 }
 
 /**
@@ -130,7 +137,7 @@ export async function runServer(opts: ServerOptions): Promise<Summary> {
   );
   const connect = new WorkerHandle(
     'connect',
-    new URL('../workers/server-connect.js', import.meta.url),
+    new URL(opts.wire === 'legacy' ? '../workers/legacy-server-connect.js' : '../workers/server-connect.js', import.meta.url),
     {
       port: toVisConnect.port1,
       listen: opts.listen,
@@ -272,6 +279,7 @@ export async function runServer(opts: ServerOptions): Promise<Summary> {
       ...t.measured,
       rejectedPeers: cs?.rejected ?? 0,
       lateBySource: t.lateBySource,
+      ...(opts.wire === 'legacy' ? { wire: 'legacy', legacy: cs?.legacy ?? {} } : {}),
     },
   };
   if (opts.summaryPath) await writeSummary(opts.summaryPath, summary);

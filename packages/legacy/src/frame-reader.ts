@@ -123,7 +123,10 @@ export class LegacyFrameReader {
   end(): void {
     if (this.#error) throw this.#error;
     if (this.inFrame) {
-      this.#error = new LegacyWireError('LEGACY_TRUNCATED', `stream ended inside a frame (${this.pendingBytes} of ${this.frameSize ?? LEGACY_HEADER_SIZE} bytes read)`);
+      this.#error = new LegacyWireError(
+        'LEGACY_TRUNCATED',
+        `stream ended inside a frame (${this.pendingBytes} of ${this.frameSize ?? LEGACY_HEADER_SIZE} bytes read)`,
+      );
       throw this.#error;
     }
   }

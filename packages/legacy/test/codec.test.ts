@@ -84,9 +84,7 @@ describe('frames', () => {
   it('the clock reply of the capture (§9) decodes; ours writes the unused 4 bytes as zero', () => {
     const captured = hex('03 00 00 00 10 00 00 00 33 bf f1 2a 0e 00 00 00 79 33 05 2b 0e 00 00 00 20 fd 26 a8');
     expect(decodeLegacyFrame(captured)).toEqual({ type: 3, recvtime: 60850028339n, sendtime: 60851303289n });
-    expect(encodeClockReplyFrame({ recvtime: 60850028339n, sendtime: 60851303289n })).toEqual(
-      Buffer.concat([captured.subarray(0, 24), Buffer.alloc(4)]),
-    );
+    expect(encodeClockReplyFrame({ recvtime: 60850028339n, sendtime: 60851303289n })).toEqual(Buffer.concat([captured.subarray(0, 24), Buffer.alloc(4)]));
   });
 
   it('decodes the captured frames of §9, garbage in the unused bytes tolerated', () => {
