@@ -39,7 +39,9 @@ describe('--timeout-scale', () => {
       const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
       await closed;
       await until(() => server.stderr().includes('no HELLO'), 15_000, 'the log line');
-      expect(server.stderr()).toMatch(/no HELLO from unix:.* within 0\.3 s: the peer is slow or is not a vsock-rpc endpoint \(raise timeoutScale, now 0\.05, for slow guests; envtest: --timeout-scale\)/);
+      expect(server.stderr()).toMatch(
+        /no HELLO from unix:.* within 0\.3 s: the peer is slow or is not a vsock-rpc endpoint \(raise timeoutScale, now 0\.05, for slow guests; envtest: --timeout-scale\)/,
+      );
     } finally {
       server.child.kill('SIGINT');
       await server.done;

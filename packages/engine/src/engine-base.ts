@@ -118,7 +118,10 @@ export abstract class EngineBase<Reg extends Registry> extends EventEmitter {
     super();
     const scale = options.timeoutScale;
     if (scale !== undefined && !(Number.isFinite(scale) && scale > 0)) {
-      throw new VsockRpcError('ERR_INVALID_ARG_VALUE', `timeoutScale must be a positive number (1 is normal speed, 10 ten times as patient), got ${String(scale)}`);
+      throw new VsockRpcError(
+        'ERR_INVALID_ARG_VALUE',
+        `timeoutScale must be a positive number (1 is normal speed, 10 ten times as patient), got ${String(scale)}`,
+      );
     }
     this.options = options;
     this.timeLimits = resolveTimeLimits(options);

@@ -46,6 +46,7 @@ export { KNOWN_ERROR_CODES, UNKNOWN_LABEL, OTHER_CODE, DROP_REASONS, EVICTION_RE
 export type { PeerBudgetOptions } from './peer-budget.js';
 export type { FrameDeadlineOptions } from './receive-deadlines.js';
 export type { BackoffOptions } from './backoff.js';
+export { DEFAULT_TIME_LIMITS, type TimeLimits, type TimeLimitOptions } from './time-limits.js';
 export { RpcError, HelloMismatchError, ConnectionClosedError, GoawayError, QueueFullError } from './errors.js';
 /** The one base class of every vsock-rpc error, and the one address type with its one formatter (re-exported for packages above the engine). */
 export { VsockRpcError, isVsockRpcError, type VsockRpcErrorOptions } from '@vsock-rpc/wire';

@@ -36,7 +36,9 @@ describe('resolveTimeLimits', () => {
 
   it('an engine refuses a scale that is not a positive number', async () => {
     for (const bad of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
-      await expect(ServerEngine.listen('tcp://127.0.0.1:0', { registry: testRegistry, logger: null, timeoutScale: bad })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
+      await expect(ServerEngine.listen('tcp://127.0.0.1:0', { registry: testRegistry, logger: null, timeoutScale: bad })).rejects.toMatchObject({
+        code: 'ERR_INVALID_ARG_VALUE',
+      });
     }
   });
 });
@@ -58,7 +60,9 @@ describe('a slow peer and the scaled handshake', () => {
     const { raw, logger } = await slowHello(0.03, 1500);
     expect(await raw.goaway()).toBe('HANDSHAKE_TIMEOUT');
     const line = logger.matching(/no HELLO/)[0] ?? '';
-    expect(line).toMatch(/within 0\.3 s: the peer is slow or is not a vsock-rpc endpoint \(raise timeoutScale, now 0\.03, for slow guests; envtest: --timeout-scale\)/);
+    expect(line).toMatch(
+      /within 0\.3 s: the peer is slow or is not a vsock-rpc endpoint \(raise timeoutScale, now 0\.03, for slow guests; envtest: --timeout-scale\)/,
+    );
   });
 
   it('at scale 0.5 (a 5 s handshake) the same peer gets in', async () => {
