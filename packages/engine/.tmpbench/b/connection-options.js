@@ -1,2 +1,0 @@
-export {};
-//# sourceMappingURL=connection-options.js.map

@@ -1,2 +1,0 @@
-export {};
-//# sourceMappingURL=stream-types.js.map
