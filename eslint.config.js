@@ -7,7 +7,7 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['**/dist/**', '**/node_modules/**', '**/build/**', 'test/vm/.cache/**', 'bench/results/**', 'test-results/**', '**/*.d.ts'],
+    ignores: ['**/.tmpbench/**', '**/dist/**', '**/node_modules/**', '**/build/**', 'test/vm/.cache/**', 'bench/results/**', 'test-results/**', '**/*.d.ts'],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
