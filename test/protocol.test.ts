@@ -8,6 +8,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
+  BULK_MAX_VALUE,
+  BULK_THRESHOLD,
   CLOCK_REQUEST_SIZE,
   CLOCK_RESPONSE_SIZE,
   Codec,
@@ -27,6 +29,7 @@ import {
   DEFAULT_MAX_STREAMS,
   DEFAULT_STREAM_WINDOW,
   decodeErrorPayload,
+  defineRegistry,
   decodeWindow,
   encodeErrorPayload,
   encodeWindow,
@@ -34,6 +37,7 @@ import {
   type MethodEntry,
   type StreamEntry,
 } from '@vsock-rpc/wire';
+import { Type } from '@sinclair/typebox';
 import { exampleRegistry } from '@vsock-rpc/wire/examples';
 import { streamExampleRegistry } from './interop/stream-registry.js';
 
@@ -238,6 +242,44 @@ describe('PROTOCOL.md §11 streams: worked examples', () => {
   });
 });
 
+describe('PROTOCOL.md §12 bulk bodies: worked example', () => {
+  const bulkRegistry = defineRegistry({ messages: { blob: { id: 12, schema: Type.Object({ n: Type.Integer(), data: Type.Uint8Array() }) } } });
+  const bulkCodec = new Codec(bulkRegistry);
+  const entry = bulkRegistry.message('blob');
+
+  it('blob { n: 7, data: 40 000 × 0x5a }: header + value in one chunk, the caller’s buffer as the next', () => {
+    const expected = hexBlock('bulk-frame');
+    const data = Buffer.alloc(40_000, 0x5a);
+    const bulk = bulkCodec.encodeEntryBulk(entry, { n: 7, data }, BULK_THRESHOLD)!;
+    expect(bulk).toBeDefined();
+    const enc = new FrameEncoder();
+    enc.pushBulk(Kind.EVENT, entry.id, 0, bulk.value, bulk.body);
+    const chunks = enc.take();
+    expect(chunks.map((c) => c.length)).toEqual([26, 40_000]);
+    expect(chunks[1]).toBe(data); // not copied
+    expect(Buffer.concat(chunks).toString('hex')).toBe(expected.toString('hex'));
+    const frames: Frame[] = [];
+    const dec = new FrameDecoder((f) => frames.push(f), { bulk: true });
+    dec.push(expected);
+    dec.end();
+    expect(frames[0]!.flags).toBe(Flags.BODY);
+    expect(frames[0]!.body!.length).toBe(40_000);
+    const value = bulkCodec.decodeMessageAt(entry, frames[0]!.source, frames[0]!.start, frames[0]!.end, false, frames[0]!.body) as {
+      n: number;
+      data: Uint8Array;
+    };
+    expect(value.n).toBe(7);
+    expect(Buffer.compare(Buffer.from(value.data), data)).toBe(0);
+  });
+
+  it('the threshold and the value limit of §12 are the constants; without the feature BODY is BAD_FLAGS', () => {
+    const s12 = flat(section('## 12. Bulk bodies'));
+    expect(s12).toContain(`${BULK_THRESHOLD.toLocaleString('en').replace(/,/g, ' ')} bytes or more`);
+    expect(s12).toContain(`1 … ${BULK_MAX_VALUE.toLocaleString('en').replace(/,/g, ' ')} bytes`);
+    expect(() => decodeFrames(hexBlock('bulk-frame'))).toThrow(/BAD_FLAGS|flags 0x4/);
+  });
+});
+
 describe('PROTOCOL.md tables and numbers equal src/constants.ts', () => {
   it('kinds', () => {
     const rows = tableRows(section('### Kinds'));
@@ -251,7 +293,8 @@ describe('PROTOCOL.md tables and numbers equal src/constants.ts', () => {
     const rows = tableRows(section('### Flags'));
     const flags = Object.fromEntries(rows.map((r) => [r[1]!, Number(r[0])]));
     expect(flags).toEqual({ ...Flags });
-    expect(rows.reduce((m, r) => m | Number(r[0]), 0)).toBe(KNOWN_FLAGS);
+    // BODY is not among the flags every version-1 peer knows: only where "bulk" is on (§12).
+    expect(rows.reduce((m, r) => m | Number(r[0]), 0)).toBe(KNOWN_FLAGS | Flags.BODY);
   });
 
   it('reserved ids and control types', () => {

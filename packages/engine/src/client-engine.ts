@@ -138,6 +138,10 @@ export class ClientEngine<Reg extends Registry> extends EngineBase<Reg> {
   /**
    * Sends event `type`: encodes it now (a schema violation throws here) and queues it. Returns
    * a promise only when the queue's 'block' policy must wait for room. Alias: {@link sendMesg}.
+   *
+   * A top-level binary field of 32 KiB or more is not copied: it is written later, from the
+   * caller's buffer, as the frame's body (PROTOCOL.md §12). Do not modify such a buffer until
+   * {@link flush} resolves.
    */
   send<K extends MessageName<Reg>>(type: K, value: MessageOf<Reg, K>): void | Promise<void> {
     if (this.#closed) throw new ConnectionClosedError('engine is closed');

@@ -77,7 +77,7 @@ export interface ConnectionOptions {
   readonly now?: () => bigint;
   readonly logger?: Logger | null;
   readonly metrics?: EngineMetrics;
-  /** Optional features announced in HELLO (default 'clock', 'keepalive', 'streams'). */
+  /** Optional features announced in HELLO (default 'clock', 'keepalive', 'streams', 'bulk'). */
   readonly features?: readonly string[];
   /**
    * Whether this side dialed the connection (default true): it then numbers its streams odd,

@@ -24,7 +24,7 @@ import { EventDispatch } from './event-dispatch.js';
 import { EventQueue } from './event-queue.js';
 import { FrameWriter } from './frame-writer.js';
 import { GracefulClose } from './graceful-close.js';
-import { HELLO_MAX, Handshake, ProtocolErrorBeforeHello } from './handshake.js';
+import { HELLO_MAX, Handshake, ProtocolErrorBeforeHello, bulkNegotiated } from './handshake.js';
 import { IncomingCalls } from './incoming-calls.js';
 import { OutgoingCalls } from './outgoing-calls.js';
 import type { PeerContext } from './peer.js';
@@ -258,7 +258,8 @@ export class Connection extends EventEmitter {
     // same chunk are from a peer we no longer talk to.
     if (core.state === 'closed') return;
     core.framesIn++;
-    core.metrics?.frameIn(f.type, f.kind, f.end - f.start + 12);
+    // A BODY frame (PROTOCOL.md §12): header, body length, value and body.
+    core.metrics?.frameIn(f.type, f.kind, f.body === undefined ? f.end - f.start + 12 : f.end - f.start + 16 + f.body.length);
     if (core.state === 'handshake') {
       if (f.kind === Kind.CONTROL && f.type === ControlType.GOAWAY) {
         this.#onGoaway(f.payload);
@@ -303,6 +304,8 @@ export class Connection extends EventEmitter {
     this.#decoder.maxFrame = this.#maxFrame;
     // Stream kinds are accepted only when both sides offered them (PROTOCOL.md §11).
     this.#decoder.streams = this.#streams.enable(hello);
+    const bulk = bulkNegotiated(core.options.features, hello);
+    this.#decoder.bulk = bulk;
     const info = core.options.peerInfo;
     const peer: PeerContext = { name: hello.name, address: info.address, transport: info.transport, cid: info.cid, connectionId: this.id };
     core.peer = peer;
@@ -312,7 +315,7 @@ export class Connection extends EventEmitter {
     this.emit('ready', peer);
     // Writes what was queued before the handshake (e.g. across a reconnect); a queued event too
     // large for this peer is dropped and counted there, never sent to be refused.
-    core.writer.open(hello.maxFrame);
+    core.writer.open(hello.maxFrame, bulk);
   }
 
   #onGoaway(payload: Buffer): void {

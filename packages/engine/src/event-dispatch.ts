@@ -47,7 +47,7 @@ export class EventDispatch {
     const entry = this.#codec.registry.messageById(f.type)!;
     let value: unknown;
     try {
-      value = this.#codec.decodeMessageAt(entry, f.source, f.start, f.end, f.owned);
+      value = this.#codec.decodeMessageAt(entry, f.source, f.start, f.end, f.owned, f.body);
     } catch (err) {
       // The frame boundary is intact: drop this event, count it, keep the connection.
       this.#eventsInvalid++;

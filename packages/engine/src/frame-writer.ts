@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream';
 import { FrameEncoder, Kind, encodeFrame } from '@vsock-rpc/wire';
 import type { EventQueue } from './event-queue.js';
+import { bulkLength, takeBulk, type QueuedBulk } from './bulk-events.js';
 
 /** Tuning of a {@link FrameWriter}. */
 export interface FrameWriterOptions {
@@ -53,6 +54,8 @@ export class FrameWriter {
   // stops and what is queued stays in the queue (a ClientEngine's queue outlives the connection).
   #eventsStopped = false;
   #peerMaxFrame = Number.MAX_SAFE_INTEGER;
+  // Both HELLOs list "bulk": large binaries go as BODY frames (PROTOCOL.md §12).
+  #bulk = false;
   // Only HELLO (and GOAWAY) may leave before the peer's HELLO is accepted (PROTOCOL.md §5).
   #open = false;
   /** Called after each write with frames and bytes per TYPE_ id (for metrics). */
@@ -108,8 +111,9 @@ export class FrameWriter {
    * queued earlier (a ClientEngine's queue outlives a connection) may be larger than this peer
    * takes: those are dropped and counted ('oversized') instead of closing the connection.
    */
-  open(peerMaxFrame = Number.MAX_SAFE_INTEGER): void {
+  open(peerMaxFrame = Number.MAX_SAFE_INTEGER, bulk = false): void {
     this.#peerMaxFrame = peerMaxFrame;
+    this.#bulk = bulk;
     this.#open = true;
     this.schedule();
   }
@@ -183,6 +187,19 @@ export class FrameWriter {
     this.#flush();
   }
 
+  /** One bulk event: a BODY frame with the caller's buffer as its own chunk, or the plain payload for a peer without "bulk". */
+  #pushBulk(type: number, q: QueuedBulk): void {
+    const length = this.#bulk ? bulkLength(q.bulk) : 0;
+    const payload = this.#bulk ? undefined : q.join();
+    if ((payload ? payload.length : length) > this.#peerMaxFrame) {
+      this.#queue.countOversized();
+      return;
+    }
+    if (payload) this.#encoder.push(Kind.EVENT, type, 0, payload);
+    else this.#encoder.pushBulk(Kind.EVENT, type, 0, q.bulk.value, q.bulk.body);
+    this.onWritten?.(type, Kind.EVENT, 12 + (payload ? payload.length : length));
+  }
+
   readonly #flush = (): void => {
     const socket = this.#socket;
     if (this.#closed || !this.#open || socket.destroyed || !socket.writable) return;
@@ -202,6 +219,11 @@ export class FrameWriter {
       while (!this.#eventsStopped && queue.length > 0 && enc.pendingBytes < this.#batchBytes) {
         const type = queue.peekType();
         const payload = queue.takePayload();
+        const bulk = takeBulk(payload);
+        if (bulk) {
+          this.#pushBulk(type, bulk);
+          continue;
+        }
         if (payload.length > this.#peerMaxFrame) {
           queue.countOversized();
           continue;

@@ -8,6 +8,7 @@ import {
   DEFAULT_INLINE_LIMIT,
   DEFAULT_MAX_STREAMS,
   DEFAULT_STREAM_WINDOW,
+  FEATURE_BULK,
   FEATURE_STREAMS,
   Kind,
   PROTOCOL_VERSION,
@@ -23,7 +24,12 @@ import type { ConnectionCore } from './connection-core.js';
 import { HelloMismatchError } from './errors.js';
 
 /** The features a connection announces unless told otherwise (PROTOCOL.md §5). */
-export const DEFAULT_FEATURES: readonly string[] = ['clock', 'keepalive', FEATURE_STREAMS];
+export const DEFAULT_FEATURES: readonly string[] = ['clock', 'keepalive', FEATURE_STREAMS, FEATURE_BULK];
+
+/** Whether BODY frames are on (PROTOCOL.md §12): both HELLOs list "bulk". */
+export function bulkNegotiated(ours: readonly string[] | undefined, theirs: Hello): boolean {
+  return (ours ?? DEFAULT_FEATURES).includes(FEATURE_BULK) && (theirs.features ?? []).includes(FEATURE_BULK);
+}
 
 /** Until the peer's HELLO is accepted only a frame of this size is acceptable (PROTOCOL.md §2). */
 export const HELLO_MAX = 65536;

@@ -1,7 +1,7 @@
 import type { TSchema } from '@sinclair/typebox';
 import type { TypeCheck } from '@sinclair/typebox/compiler';
 import { DecodeError, SchemaViolationError } from './errors.js';
-import { packerFor, unpack } from './msgpack.js';
+import { pack, packerFor, unpack } from './msgpack.js';
 import { mayContainUndefined } from './schema-shape.js';
 import { FALLBACK, compileFlatCodec, type FlatCodec } from './flat-codec.js';
 import { compileShapeGate, type ShapeGate } from './shape-gate.js';
@@ -18,6 +18,18 @@ export interface CodecOptions {
 }
 
 /**
+ * A value split for a BODY frame (PROTOCOL.md §12): `value` is the MessagePack `[key, rest]`,
+ * `body` the caller's own binary (not copied), and `rest` the value without `key` (a shallow
+ * copy), from which {@link Codec.joinBulk} rebuilds the plain payload for a peer without "bulk".
+ */
+export interface BulkPayload {
+  readonly key: string;
+  readonly rest: Record<string, unknown>;
+  readonly value: Buffer;
+  readonly body: Uint8Array;
+}
+
+/**
  * Turns typed values into payload bytes and back, for one registry. Every decoded payload
  * is checked by the compiled TypeBox checker of its type before anyone sees it.
  */
@@ -28,6 +40,8 @@ export class Codec<Reg extends Registry = Registry> {
   // msgpackr per value), else the fast msgpackr packer unless the schema can hold undefined.
   readonly #packers = new WeakMap<TypeCheck<TSchema>, (value: unknown) => Buffer>();
   readonly #flat = new WeakMap<TypeCheck<TSchema>, FlatCodec | null>();
+  // The top-level binary properties of each checker's object schema (those a BODY may carry).
+  readonly #binaryKeys = new WeakMap<TypeCheck<TSchema>, readonly string[]>();
 
   constructor(registry: Reg, options: CodecOptions = {}) {
     this.registry = registry;
@@ -57,6 +71,44 @@ export class Codec<Reg extends Registry = Registry> {
     return this.encodeWith(entry.check, entry.name, value);
   }
 
+  /**
+   * Splits message `entry`'s value for a BODY frame (PROTOCOL.md §12) when a top-level binary
+   * property holds at least `threshold` bytes (the largest such one goes as the body); else
+   * undefined, and the caller encodes as usual. The value is checked like {@link encodeEntry}.
+   * The body is the caller's buffer, not a copy: it must not change until it is written.
+   * @throws SchemaViolationError (outbound) if the value breaks the schema.
+   */
+  encodeEntryBulk(entry: MessageEntry, value: unknown, threshold: number): BulkPayload | undefined {
+    const check = entry.check;
+    let keys = this.#binaryKeys.get(check);
+    if (!keys) {
+      const schema = check.Schema() as { type?: unknown; properties?: Record<string, { type?: unknown }> };
+      keys = schema.type === 'object' && schema.properties ? Object.keys(schema.properties).filter((k) => schema.properties![k]!.type === 'Uint8Array') : [];
+      this.#binaryKeys.set(check, keys);
+    }
+    if (keys.length === 0 || typeof value !== 'object' || value === null) return undefined;
+    const v = value as Record<string, unknown>;
+    let key: string | undefined;
+    let size = threshold - 1;
+    for (const k of keys) {
+      const b = v[k];
+      if (b instanceof Uint8Array && b.length > size && Object.hasOwn(v, k)) {
+        key = k;
+        size = b.length;
+      }
+    }
+    if (key === undefined) return undefined;
+    if (this.validateOutbound && !check.Check(value)) throw violation(check, entry.name, value, 'outbound');
+    const rest: Record<string, unknown> = {};
+    for (const k of Object.keys(v)) if (k !== key) rest[k] = v[k];
+    return { key, rest, value: pack([key, rest]), body: v[key] as Uint8Array };
+  }
+
+  /** The plain payload of a {@link BulkPayload} (for a peer without "bulk"): one copy of the body, as {@link encodeEntry} makes. */
+  joinBulk(bulk: BulkPayload): Buffer {
+    return pack({ ...bulk.rest, [bulk.key]: bulk.body });
+  }
+
   /** Encodes a request or response for a method entry already looked up. */
   encodeMethod(entry: MethodEntry, part: 'request' | 'response', value: unknown): Buffer {
     return part === 'request'
@@ -77,7 +129,8 @@ export class Codec<Reg extends Registry = Registry> {
    * `sourceOwned` (a frame's `owned`: nothing else writes to `source`), binary values are views
    * into it instead of copies.
    */
-  decodeMessageAt(entry: MessageEntry, source: Buffer, start: number, end: number, sourceOwned = false): unknown {
+  decodeMessageAt(entry: MessageEntry, source: Buffer, start: number, end: number, sourceOwned = false, body?: Buffer): unknown {
+    if (body !== undefined) return decodeBulk(entry.check, entry.name, source, start, end, body);
     return this.#decodeAt(entry.check, entry.name, source, start, end, sourceOwned);
   }
 
@@ -167,6 +220,34 @@ export function decodeWith(check: TypeCheck<TSchema>, typeName: string, payload:
   }
   if (!check.Check(value)) throw violation(check, typeName, value, 'inbound');
   return value;
+}
+
+/**
+ * Decodes a BODY frame's `[key, rest]` at `source[start, end)` and puts `body` in as property
+ * `key` of `rest` (PROTOCOL.md §12): the handler's binary is the decoder's buffer of exactly the
+ * body's size, which nothing else writes to. Then the schema check, as for any payload.
+ */
+function decodeBulk(check: TypeCheck<TSchema>, typeName: string, source: Buffer, start: number, end: number, body: Buffer): unknown {
+  let outer: unknown;
+  try {
+    outer = unpack(source, start, end);
+  } catch (err) {
+    const detail = err instanceof DecodeError ? err.detail : String((err as Error).message);
+    throw new DecodeError(typeName, `not one well-formed MessagePack value (${detail})`, { cause: err });
+  }
+  if (!Array.isArray(outer) || outer.length !== 2 || typeof outer[0] !== 'string') {
+    throw new DecodeError(typeName, 'the value of a BODY frame must be a MessagePack array [key, map]');
+  }
+  const key = outer[0];
+  const rest: unknown = outer[1];
+  if (typeof rest !== 'object' || rest === null || Array.isArray(rest) || rest instanceof Uint8Array) {
+    throw new DecodeError(typeName, 'the value of a BODY frame must be a MessagePack array [key, map]');
+  }
+  if (Object.hasOwn(rest, key)) throw new DecodeError(typeName, `the map of a BODY frame already holds its key '${key}'`);
+  // defineProperty: a key such as "__proto__" is an own property, never the prototype.
+  Object.defineProperty(rest, key, { value: body, enumerable: true, writable: true, configurable: true });
+  if (!check.Check(rest)) throw violation(check, typeName, rest, 'inbound');
+  return rest;
 }
 
 function violation(check: TypeCheck<TSchema>, typeName: string, value: unknown, direction: 'inbound' | 'outbound'): SchemaViolationError {

@@ -42,12 +42,27 @@ export const Flags = {
   DEADLINE: 0x01,
   /** OPEN and DATA only (feature "streams"): the sender's last frame of the stream in its direction. */
   END: 0x02,
+  /**
+   * EVENT only (feature "bulk"): the payload is a u32 LE body length B, a MessagePack
+   * `[key, rest]` and then B body bytes, the binary value of property `key` (PROTOCOL.md §12).
+   */
+  BODY: 0x04,
 } as const;
 /** Every flag bit this version defines; a frame with any other bit set is rejected. */
 export const KNOWN_FLAGS = Flags.DEADLINE | Flags.END;
 
 /** The HELLO feature that brings in kinds OPEN, DATA, WINDOW, RESET and the END flag (PROTOCOL.md §11). */
 export const FEATURE_STREAMS = 'streams';
+
+/** The HELLO feature that brings in the BODY flag: a large binary field as a body behind its frame (PROTOCOL.md §12). */
+export const FEATURE_BULK = 'bulk';
+/**
+ * A top-level binary property of at least this many bytes travels as a BODY (where both HELLOs
+ * list "bulk"), written from the sender's own buffer: the sender must not modify it until it is written.
+ */
+export const BULK_THRESHOLD = 32 * 1024;
+/** Most bytes of the MessagePack `[key, rest]` of a BODY frame (PROTOCOL.md §12). */
+export const BULK_MAX_VALUE = 65_536;
 /** Credit in bytes granted per stream at its opening unless HELLO says otherwise (256 KiB). */
 export const DEFAULT_STREAM_WINDOW = 256 * 1024;
 /** Smallest and largest `streamWindow` a HELLO may announce. */

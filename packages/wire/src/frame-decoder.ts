@@ -1,4 +1,5 @@
-import { DEFAULT_MAX_FRAME, Flags, HEADER_SIZE, KNOWN_FLAGS, Kind, MAX_FRAME_CEILING } from './constants.js';
+import { BULK_MAX_VALUE, DEFAULT_MAX_FRAME, Flags, HEADER_SIZE, KNOWN_FLAGS, Kind, MAX_FRAME_CEILING } from './constants.js';
+import { BadBodyError } from './bulk-error.js';
 import { BadFlagsError, BadKindError, FrameTooLargeError, ProtocolError, TruncatedFrameError, UnknownTypeError } from './errors.js';
 
 /** One decoded frame. `payload` excludes the deadline prefix of a REQUEST. */
@@ -28,6 +29,12 @@ export interface Frame {
    * of a copy.
    */
   readonly owned: boolean;
+  /**
+   * A BODY frame's body (PROTOCOL.md §12): a buffer of exactly its size that the decoder
+   * allocated for it alone and never touches again. `payload` is then the MessagePack
+   * `[key, rest]` only. Undefined for every other frame.
+   */
+  readonly body?: Buffer | undefined;
 }
 
 /**
@@ -49,6 +56,7 @@ class FrameView implements Frame {
     readonly start: number,
     readonly end: number,
     readonly owned: boolean,
+    readonly body?: Buffer,
   ) {}
   get payload(): Buffer {
     return (this.#payload ??= this.source.subarray(this.start, this.end));
@@ -72,6 +80,8 @@ export interface FrameDecoderOptions {
    * once both HELLOs list "streams" (PROTOCOL.md §11).
    */
   readonly streams?: boolean;
+  /** Accept the BODY flag on EVENT frames (default false); on once both HELLOs list "bulk" (PROTOCOL.md §12). */
+  readonly bulk?: boolean;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -89,6 +99,8 @@ export class FrameDecoder {
   maxFrame: number;
   /** Whether the stream kinds and the END flag are accepted (see {@link FrameDecoderOptions.streams}). */
   streams: boolean;
+  /** Whether the BODY flag is accepted (see {@link FrameDecoderOptions.bulk}). */
+  bulk: boolean;
   readonly #onFrame: (frame: Frame) => void;
   readonly #isKnownType: ((kind: Kind, type: number) => boolean) | undefined;
   readonly #allocate: (size: number) => Buffer;
@@ -102,6 +114,13 @@ export class FrameDecoder {
   #payload: Buffer | undefined;
   #payloadHave = 0;
   #failed: ProtocolError | undefined;
+  // A BODY frame in progress: 1 = its u32 body length, 2 = its [key, rest], 3 = its body.
+  #bulkStage = 0;
+  #bulkLength = 0;
+  #bulkHave = 0;
+  readonly #bulkPrefix = Buffer.alloc(4);
+  #bulkValue: Buffer = EMPTY;
+  #bulkBody: Buffer = EMPTY;
 
   constructor(onFrame: (frame: Frame) => void, options: FrameDecoderOptions = {}) {
     this.#onFrame = onFrame;
@@ -109,11 +128,12 @@ export class FrameDecoder {
     this.#isKnownType = options.isKnownType;
     this.#allocate = options.allocate ?? Buffer.allocUnsafe;
     this.streams = options.streams ?? false;
+    this.bulk = options.bulk ?? false;
   }
 
   /** Bytes held for a frame not yet complete. */
   get bufferedBytes(): number {
-    return this.#headerHave + this.#payloadHave;
+    return this.#headerHave + this.#payloadHave + (this.#bulkStage === 0 ? 0 : this.#bulkBuffered());
   }
 
   /**
@@ -124,6 +144,7 @@ export class FrameDecoder {
    */
   get pendingFrameBytes(): number {
     if (this.#payload) return HEADER_SIZE + this.#payload.length;
+    if (this.#bulkStage !== 0) return HEADER_SIZE + this.#bulkLength;
     return this.#headerHave > 0 ? HEADER_SIZE : 0;
   }
 
@@ -142,6 +163,7 @@ export class FrameDecoder {
   end(): void {
     if (this.#failed) return;
     if (this.#payload) throw new TruncatedFrameError(HEADER_SIZE + this.#payloadHave, HEADER_SIZE + this.#payload.length);
+    if (this.#bulkStage !== 0) throw new TruncatedFrameError(HEADER_SIZE + this.#bulkBuffered(), HEADER_SIZE + this.#bulkLength);
     if (this.#headerHave > 0) throw new TruncatedFrameError(this.#headerHave, HEADER_SIZE);
   }
 
@@ -149,6 +171,10 @@ export class FrameDecoder {
     const n = chunk.length;
     let off = 0;
     while (off < n) {
+      if (this.#bulkStage !== 0) {
+        off = this.#pushBulk(chunk, off);
+        continue;
+      }
       const pending = this.#payload;
       if (pending) {
         const take = Math.min(pending.length - this.#payloadHave, n - off);
@@ -175,7 +201,11 @@ export class FrameDecoder {
         length = this.#parseHeader(chunk, off);
         off += HEADER_SIZE;
       }
-      if (length === 0) {
+      if (this.#flags & Flags.BODY) {
+        this.#bulkStage = 1;
+        this.#bulkLength = length;
+        this.#bulkHave = 0;
+      } else if (length === 0) {
         this.#emit(EMPTY, 0, 0, false);
       } else if (n - off >= length) {
         this.#emit(chunk, off, off + length, false);
@@ -198,8 +228,15 @@ export class FrameDecoder {
     const id = (b[o + 8]! | (b[o + 9]! << 8) | (b[o + 10]! << 16)) + b[o + 11]! * 0x1000000;
     if (kind > (this.streams ? Kind.RESET : Kind.ERROR)) throw new BadKindError(kind);
     if (flags !== 0) {
-      if (flags & ~KNOWN_FLAGS || (!this.streams && flags & Flags.END))
-        throw new BadFlagsError(flags, `bits other than ${this.streams ? '0x01 (DEADLINE) and 0x02 (END)' : '0x01 (DEADLINE)'} must be zero in protocol 1`);
+      if (flags & ~(this.bulk ? KNOWN_FLAGS | Flags.BODY : KNOWN_FLAGS) || (!this.streams && flags & Flags.END))
+        throw new BadFlagsError(
+          flags,
+          `bits other than ${this.streams ? '0x01 (DEADLINE) and 0x02 (END)' : '0x01 (DEADLINE)'}${this.bulk ? ' and 0x04 (BODY)' : ''} must be zero in protocol 1`,
+        );
+      if (flags & Flags.BODY) {
+        if (kind !== Kind.EVENT) throw new BadFlagsError(flags, 'BODY is only valid on EVENT frames');
+        if (length < 5) throw new BadFlagsError(flags, 'a BODY frame needs the 4-byte body length and a value of at least one byte');
+      }
       if (flags & Flags.DEADLINE) {
         if (kind !== Kind.REQUEST && kind !== Kind.OPEN) throw new BadFlagsError(flags, 'DEADLINE is only valid on REQUEST and OPEN frames');
         if (length < 4) throw new BadFlagsError(flags, 'a DEADLINE frame needs at least the 4-byte deadline prefix');
@@ -213,6 +250,57 @@ export class FrameDecoder {
     this.#flags = flags;
     this.#id = id;
     return length;
+  }
+
+  /** Bytes held for the BODY frame in progress. */
+  #bulkBuffered(): number {
+    if (this.#bulkStage === 1) return this.#bulkHave;
+    return 4 + (this.#bulkStage === 2 ? this.#bulkHave : this.#bulkValue.length + this.#bulkHave);
+  }
+
+  /**
+   * Reads a BODY frame (PROTOCOL.md §12) from `chunk` at `off`: its body length, then its
+   * `[key, rest]` into a buffer of its own, then its body straight into one buffer of exactly
+   * the body's size, allocated once the length is checked and never reused. Returns the new offset.
+   */
+  #pushBulk(chunk: Buffer, off: number): number {
+    const n = chunk.length;
+    if (this.#bulkStage === 1) {
+      const take = Math.min(4 - this.#bulkHave, n - off);
+      chunk.copy(this.#bulkPrefix, this.#bulkHave, off, off + take);
+      this.#bulkHave += take;
+      off += take;
+      if (this.#bulkHave < 4) return off;
+      const bodyLength = this.#bulkPrefix.readUInt32LE(0);
+      const valueLength = this.#bulkLength - 4 - bodyLength;
+      if (valueLength < 1)
+        throw new BadBodyError(this.#bulkLength, bodyLength, 'longer than the frame leaves after the length prefix and a value of at least one byte');
+      if (valueLength > BULK_MAX_VALUE)
+        throw new BadBodyError(this.#bulkLength, bodyLength, `that leaves a value of ${valueLength} bytes, above ${BULK_MAX_VALUE}`);
+      this.#bulkValue = Buffer.allocUnsafe(valueLength);
+      this.#bulkBody = bodyLength === 0 ? EMPTY : this.#allocate === Buffer.allocUnsafe ? Buffer.allocUnsafeSlow(bodyLength) : this.#allocate(bodyLength);
+      this.#bulkStage = 2;
+      this.#bulkHave = 0;
+      return off;
+    }
+    const target = this.#bulkStage === 2 ? this.#bulkValue : this.#bulkBody;
+    const take = Math.min(target.length - this.#bulkHave, n - off);
+    chunk.copy(target, this.#bulkHave, off, off + take);
+    this.#bulkHave += take;
+    off += take;
+    if (this.#bulkHave < target.length) return off;
+    this.#bulkHave = 0;
+    if (this.#bulkStage === 2 && this.#bulkBody.length > 0) {
+      this.#bulkStage = 3;
+      return off;
+    }
+    const value = this.#bulkValue;
+    const body = this.#bulkBody;
+    this.#bulkStage = 0;
+    this.#bulkValue = EMPTY;
+    this.#bulkBody = EMPTY;
+    this.#onFrame(new FrameView(this.#kind, this.#type, this.#flags, this.#id, undefined, value, 0, value.length, false, body));
+    return off;
   }
 
   #emit(source: Buffer, start: number, end: number, owned: boolean): void {

@@ -84,6 +84,33 @@ export class FrameEncoder {
     this.#frames++;
   }
 
+  /**
+   * Appends one BODY frame (PROTOCOL.md §12, only where both HELLOs list "bulk"): the header,
+   * the u32 body length and `value` (the MessagePack `[key, rest]`) go into the batch; `body` is
+   * not copied but becomes a chunk of its own, so it must not change until the chunks are written.
+   */
+  pushBulk(kind: Kind, type: number, id: number, value: Uint8Array, body: Uint8Array): void {
+    const length = 4 + value.length + body.length;
+    this.#reserve(HEADER_SIZE + 4 + value.length);
+    const buf = this.#buf;
+    let p = this.#pos;
+    buf.writeUInt32LE(length, p);
+    buf.writeUInt16LE(type, p + 4);
+    buf[p + 6] = kind;
+    buf[p + 7] = Flags.BODY;
+    buf.writeUInt32LE(id >>> 0, p + 8);
+    buf.writeUInt32LE(body.length, p + 12);
+    p += HEADER_SIZE + 4;
+    buf.set(value, p);
+    this.#pos = p + value.length;
+    if (body.length > 0) {
+      this.#seal();
+      this.#chunks.push(toBuffer(body));
+    }
+    this.#bytes += HEADER_SIZE + length;
+    this.#frames++;
+  }
+
   /** Returns the queued chunks, in order, and starts a new batch. */
   take(): Buffer[] {
     this.#seal();
