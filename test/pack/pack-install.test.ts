@@ -16,7 +16,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const sh = promisify(execFile);
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const PACKAGES = ['packages/errors', 'packages/wire', 'packages/vsock', 'packages/engine', 'packages/trace', 'envtest'];
+// Every package a user installs, in dependency order (the tarballs must satisfy each other's dependencies).
+const PACKAGES = ['packages/errors', 'packages/wire', 'packages/vsock', 'packages/legacy', 'packages/engine', 'packages/trace', 'envtest'];
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
 
 let work: string;
