@@ -82,7 +82,16 @@ async function finish(): Promise<void> {
       agent.flush(),
       new Promise(
         (_, reject) =>
-          (timer = setTimeout(() => reject(new EnvtestError('ERR_ENVTEST_FLUSH_TIMEOUT', 'flush did not finish within 15 s: is the server gone?')), 15_000)),
+          (timer = setTimeout(
+            () =>
+              reject(
+                new EnvtestError(
+                  'ERR_ENVTEST_FLUSH_TIMEOUT',
+                  `flush did not finish within ${Math.round(15 * cfg.timeoutScale)} s: is the server gone, or this guest slower than --timeout-scale ${cfg.timeoutScale} allows?`,
+                ),
+              ),
+            15_000 * cfg.timeoutScale,
+          )),
       ),
     ]).finally(() => clearTimeout(timer));
   } catch (err) {

@@ -14,9 +14,17 @@ export interface RunNestedOptions {
   /**
    * Run in the background in the outer guest (the vsock host side, CID 2 as the inner guest sees it),
    * started before the inner guest boots and stopped (SIGTERM) once it has powered off. What they
-   * write to $VM_RESULTS_DIR comes back as `host.results`.
+   * write to $VM_RESULTS_DIR comes back as `host.results`. They also get $VM_INNER_RESULTS_DIR:
+   * the inner guest's $VM_RESULTS_DIR as the outer guest sees it (a host side can wait there for
+   * a file the inner guest writes, e.g. "the client is done").
    */
   hostCommands?: string[];
+  /**
+   * How long the host commands may go on after the inner guest has powered off, to finish on
+   * their own (e.g. a server writing its summary) before they get SIGTERM. Taken out of
+   * `timeoutMs`. Default 0.
+   */
+  hostWaitMs?: number;
   /** Whole-run limit (outer guest included). Default 20 minutes. */
   timeoutMs?: number;
   /** Environment for the commands of both guests. */
@@ -60,7 +68,7 @@ interface NestedReport {
  * stops before running every inner command; each message carries the relevant console tail.
  */
 export async function runNested(opts: RunNestedOptions): Promise<RunNestedResult> {
-  const { timeoutMs = 20 * 60_000, innerMemoryMb = 1024, innerCpus = 1, guestCid = 3 } = opts;
+  const { timeoutMs = 20 * 60_000, innerMemoryMb = 1024, innerCpus = 1, guestCid = 3, hostWaitMs = 0 } = opts;
   const plan = guestPlan({
     commands: opts.innerCommands,
     env: opts.env,
@@ -77,8 +85,9 @@ export async function runNested(opts: RunNestedOptions): Promise<RunNestedResult
     qemu: plan.qemu,
     args: plan.args,
     watchdog: WATCHDOG,
-    timeoutMs: Math.max(timeoutMs - OUTER_MARGIN_MS, 30_000),
+    timeoutMs: Math.max(timeoutMs - OUTER_MARGIN_MS - hostWaitMs, 30_000),
     hostCommands: opts.hostCommands ?? [],
+    hostWaitMs,
   };
   const outer: RunInGuestResult = await runInGuest({
     commands: ['exec node test/vm/nested/inner-runner.mjs'],

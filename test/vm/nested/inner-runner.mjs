@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** @type {{ shareDir: string; files: Record<string, string>; qemu: string; args: string[]; watchdog: string; timeoutMs: number; hostCommands: string[] }} */
+/** @type {{ shareDir: string; files: Record<string, string>; qemu: string; args: string[]; watchdog: string; timeoutMs: number; hostCommands: string[]; hostWaitMs?: number }} */
 const job = JSON.parse(process.env.VSOCK_RPC_NESTED_JOB ?? 'null');
 if (!job) throw new Error('VSOCK_RPC_NESTED_JOB is not set');
 const resultsOut = process.env.VM_RESULTS_DIR;
@@ -20,7 +20,10 @@ const log = (line) => process.stdout.write(`@@NESTED ${line}\n`);
 // The host side starts first so that it is listening long before the inner guest (about a
 // minute of boot under TCG-in-TCG) connects. Their output goes to the outer console as is.
 const hosts = job.hostCommands.map((cmd, i) => {
-  const child = spawn('/bin/sh', ['-c', cmd], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const child = spawn('/bin/sh', ['-c', cmd], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: { ...process.env, VM_INNER_RESULTS_DIR: join(job.shareDir, 'results') },
+  });
   const entry = { child, code: /** @type {number | null} */ (null) };
   child.on('exit', (code, signal) => {
     entry.code = code ?? 128 + (signal === 'SIGKILL' ? 9 : 15);
@@ -57,7 +60,11 @@ clearTimeout(timer);
 const durationMs = Date.now() - started;
 log(`inner guest stopped after ${durationMs} ms (qemu ${innerCode})`);
 
-// The host side has had its chance: stop whatever still runs and give it a moment to exit.
+// The host side may finish on its own for up to hostWaitMs (e.g. a server writing its summary),
+// then it has had its chance: stop whatever still runs and give it a moment to exit.
+const waitUntil = Date.now() + (job.hostWaitMs ?? 0);
+while (hosts.some((h) => h.code === null) && Date.now() < waitUntil) await new Promise((r) => setTimeout(r, 250));
+if (hosts.some((h) => h.code === null)) log('stopping the host commands that still run');
 for (const h of hosts) if (h.code === null) h.child.kill('SIGTERM');
 await new Promise((r) => setTimeout(r, hosts.some((h) => h.code === null) ? 1000 : 0));
 for (const h of hosts) if (h.code === null) h.child.kill('SIGKILL');
