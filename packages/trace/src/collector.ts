@@ -6,7 +6,7 @@
  */
 import { ServerEngine, type PeerContext, type PeerHandle, type ServerEngineOptions, type TransportAddress } from '@vsock-rpc/engine';
 import { traceRegistry, type TraceRegistry } from './registry.js';
-import type { TraceEvent } from './schema.js';
+import { CollectorBase, splitTimelineOptions } from './collector-base.js';
 import { Timeline, type SourceAck, type TimelineOptions, type TimelineStats } from './timeline.js';
 import { createLegacyCollector, type LegacyCollector, type LegacyCollectorOptions } from './legacy-collector.js';
 
@@ -91,13 +91,10 @@ export interface CollectorStats extends TimelineStats {
  *
  * Create it with {@link createCollector}.
  */
-export class Collector {
+export class Collector extends CollectorBase {
   /** The server underneath (address, peers, metrics, lifecycle events). */
   readonly server: ServerEngine<TraceRegistry>;
-  /** The merged timeline. */
-  readonly timeline: Timeline;
   readonly #peers = new PeerSources();
-  readonly #local = new Set<string>();
   /** Live connection of each guest source, for acks. */
   readonly #handles = new Map<string, PeerHandle<TraceRegistry>>();
   readonly #ackTimer: NodeJS.Timeout;
@@ -105,9 +102,9 @@ export class Collector {
 
   /** @internal Use {@link createCollector}. */
   constructor(server: ServerEngine<TraceRegistry>, options: TimelineOptions & { ackIntervalMs?: number }) {
-    this.server = server;
     const { ackIntervalMs, ...timelineOptions } = options;
-    this.timeline = new Timeline({ now: server.now, ...timelineOptions });
+    super(new Timeline({ now: server.now, ...timelineOptions }));
+    this.server = server;
     server.on('peer', (peer) => this.#handles.set(this.#source(peer.context), peer));
     server.on('peerClosed', (peer: PeerContext) => {
       const source = this.#peers.release(peer);
@@ -121,42 +118,6 @@ export class Collector {
     this.#ackTimer.unref();
     server.on('traceBatch', (batch, peer) => this.timeline.pushBatch(this.#source(peer), batch));
     server.on('traceAgentStatus', (status, peer) => this.timeline.setAgentStatus(this.#source(peer), status));
-  }
-
-  /**
-   * Add host-side events (`ts` on the host clock, in non-decreasing order per source). A local
-   * source is registered on first use and from then on holds the timeline back like a guest:
-   * keep it moving with events or {@link advance}, or end it with {@link removeLocal}.
-   *
-   * @param watermark - optional promise: nothing older will come from these sources.
-   */
-  addLocal(events: readonly TraceEvent[], watermark?: bigint): void {
-    for (const e of events) {
-      if (!this.#local.has(e.source)) {
-        this.#local.add(e.source);
-        this.timeline.addSource(e.source);
-      }
-    }
-    this.timeline.addLocal(events, watermark);
-  }
-
-  /** Promise that local `source` has nothing older than `watermark` (a host heartbeat). */
-  advance(source: string, watermark: bigint): void {
-    this.timeline.advance(source, watermark);
-  }
-
-  /** Stop waiting for local `source`. */
-  removeLocal(source: string): void {
-    if (this.#local.delete(source)) this.timeline.removeSource(source);
-  }
-
-  /** The merged events, one at a time (see {@link Timeline.events}). */
-  events(): AsyncGenerator<TraceEvent> {
-    return this.timeline.events();
-  }
-
-  [Symbol.asyncIterator](): AsyncGenerator<TraceEvent> {
-    return this.events();
   }
 
   /** Counters. */
@@ -184,21 +145,6 @@ export class Collector {
   }
 }
 
-/** Timeline option keys, split from the server's options. */
-const TIMELINE_KEYS = [
-  'latenessNs',
-  'maxBuffered',
-  'now',
-  'onEvents',
-  'onLate',
-  'maxQueued',
-  'maxFutureNs',
-  'minSourceShare',
-  'maxSeqGap',
-  'maxRetiredSources',
-  'ackIntervalMs',
-] as const satisfies readonly (keyof CollectorOptions)[];
-
 /**
  * Listen for tracing agents and merge their events.
  *
@@ -221,17 +167,14 @@ export function createCollector(options: CollectorOptions): Promise<Collector>;
 export function createCollector(options: LegacyCollectorOptions): Promise<LegacyCollector>;
 export async function createCollector(options: CollectorOptions | LegacyCollectorOptions): Promise<Collector | LegacyCollector> {
   if (options.wire === 'legacy') return createLegacyCollector(options);
-  const serverOptions: Record<string, unknown> = { ...options };
-  const timelineOptions: Record<string, unknown> = {};
-  for (const k of TIMELINE_KEYS) {
-    if (options[k] !== undefined) timelineOptions[k] = options[k];
-    delete serverOptions[k];
-  }
+  const { timeline: timelineOptions, rest: serverOptions } = splitTimelineOptions(options);
+  const ackIntervalMs = serverOptions['ackIntervalMs'] as number | undefined;
+  delete serverOptions['ackIntervalMs'];
   delete serverOptions['listen'];
   delete serverOptions['wire'];
   const server = await ServerEngine.listen(options.listen, {
     ...(serverOptions as Omit<ServerEngineOptions<TraceRegistry>, 'registry'>),
     registry: traceRegistry,
   });
-  return new Collector(server, timelineOptions as TimelineOptions & { ackIntervalMs?: number });
+  return new Collector(server, ackIntervalMs === undefined ? timelineOptions : { ...timelineOptions, ackIntervalMs });
 }

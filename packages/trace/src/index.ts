@@ -54,6 +54,7 @@ export {
 } from './registry.js';
 export { Timeline, clampGuestStatus, MAX_GUEST_COUNTER, type TimelineOptions, type TimelineStats, type SourceStats, type SourceAck } from './timeline.js';
 export { TraceAgent, createTraceAgent, type AgentEvent, type TraceAgentOptions, type TraceAgentStats } from './agent.js';
+export { CollectorBase } from './collector-base.js';
 export { Collector, createCollector, PeerSources, sendAcks, DEFAULT_ACK_INTERVAL_MS, type CollectorOptions, type CollectorStats } from './collector.js';
 export { TraceError } from './errors.js';
 export {

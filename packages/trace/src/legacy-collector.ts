@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 import { LegacyServer, type LegacyPeer, type LegacyServerOptions, type LegacyServerStats } from './legacy-server.js';
-import type { TraceEvent } from './schema.js';
+import { CollectorBase, splitTimelineOptions } from './collector-base.js';
 import { Timeline, type TimelineOptions, type TimelineStats } from './timeline.js';
 import type { LegacyMessageexp } from '@vsock-rpc/legacy';
 import type { TraceBatch } from './schema.js';
@@ -44,52 +44,19 @@ export function legacyBatch(peer: LegacyPeer, messages: readonly LegacyMessageex
  * Legacy clients merged into one timeline, with host events added by {@link addLocal}.
  * Create it with `createCollector({ wire: 'legacy', listen: 'vsock://any:47916' })`.
  */
-export class LegacyCollector {
+export class LegacyCollector extends CollectorBase {
   readonly wire = 'legacy' as const;
   /** The server underneath. */
   readonly server: LegacyServer;
-  /** The merged timeline. */
-  readonly timeline: Timeline;
-  readonly #local = new Set<string>();
   #closed = false;
 
   /** @internal */
   constructor(server: LegacyServer, options: TimelineOptions) {
+    super(new Timeline({ now: () => server.now(), ...options }));
     this.server = server;
-    this.timeline = new Timeline({ now: () => server.now(), ...options });
     server.on('peer', (p) => this.timeline.addSource(p.source));
     server.on('messages', (p, msgs) => this.timeline.pushBatch(p.source, legacyBatch(p, msgs)));
     server.on('peerClosed', (p) => this.timeline.removeSource(p.source));
-  }
-
-  /** Add host-side events (see `Collector.addLocal`). */
-  addLocal(events: readonly TraceEvent[], watermark?: bigint): void {
-    for (const e of events) {
-      if (!this.#local.has(e.source)) {
-        this.#local.add(e.source);
-        this.timeline.addSource(e.source);
-      }
-    }
-    this.timeline.addLocal(events, watermark);
-  }
-
-  /** Promise that local `source` has nothing older than `watermark`. */
-  advance(source: string, watermark: bigint): void {
-    this.timeline.advance(source, watermark);
-  }
-
-  /** Stop waiting for local `source`. */
-  removeLocal(source: string): void {
-    if (this.#local.delete(source)) this.timeline.removeSource(source);
-  }
-
-  /** The merged events, one at a time. */
-  events(): AsyncGenerator<TraceEvent> {
-    return this.timeline.events();
-  }
-
-  [Symbol.asyncIterator](): AsyncGenerator<TraceEvent> {
-    return this.events();
   }
 
   /** Counters. */
@@ -107,23 +74,9 @@ export class LegacyCollector {
   }
 }
 
-const TIMELINE_KEYS = [
-  'latenessNs',
-  'maxBuffered',
-  'onEvents',
-  'onLate',
-  'maxQueued',
-  'startupHoldNs',
-  'maxFutureNs',
-  'minSourceShare',
-  'maxSeqGap',
-  'maxRetiredSources',
-] as const satisfies readonly (keyof TimelineOptions)[];
-
 /** @internal `createCollector({ wire: 'legacy' })`. */
 export async function createLegacyCollector(options: LegacyCollectorOptions): Promise<LegacyCollector> {
-  const timelineOptions: Record<string, unknown> = {};
-  for (const k of TIMELINE_KEYS) if (options[k] !== undefined) timelineOptions[k] = options[k];
+  const { timeline } = splitTimelineOptions(options);
   const server = await LegacyServer.listen(options);
-  return new LegacyCollector(server, timelineOptions as TimelineOptions);
+  return new LegacyCollector(server, timeline);
 }
