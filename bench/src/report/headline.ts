@@ -146,7 +146,7 @@ export function renderSummary(facts: Facts, meta: SummaryMeta): string {
     bw.push(`${label} messages ${formatFigure(v.median!)} MB/s = ${times(raw, 'the raw socket')}`);
     behind(
       lower(raw),
-      `bandwidth with ${label} messages vs the raw socket (${formatRatio(raw)}): each blob is copied once at the sender (msgpack encode) and once at the receiver (the frame spans socket chunks and is assembled into a buffer of its own, which the handler's Uint8Array is a view into), in fresh buffers the GC must reclaim, and validated; the raw peer counts bytes without touching them.`,
+      `bandwidth with ${label} messages vs the raw socket (${formatRatio(raw)}): the blob leaves from the caller's buffer as the frame's body (no copy at the sender, PROTOCOL.md §12), but the receiver copies it once out of the socket's chunks into a fresh buffer of its own (the handler's Uint8Array), which the GC must reclaim; the raw peer counts bytes without touching them.`,
     );
   }
   lines.push(bw.length > 0 ? `- **Bandwidth**: ${bw.join('; ')}.` : `- **Bandwidth**: ${missing(facts, 'bandwidth-64k')}`);

@@ -9,11 +9,11 @@
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { createTraceAgent, type TraceAgent } from '@vsock-rpc/trace';
+import { boundedFlush } from './bounded-flush.js';
 import { ack, type HookBatch } from '../channel.js';
 
 /** Longest wait for the server's acknowledgements on exit (see the comment at close()). */
 const ACK_WAIT_MS = 35_000;
-import { EnvtestError } from '../errors.js';
 
 /** Configuration of the client's connect thread. */
 export interface ClientConnectConfig {
@@ -74,29 +74,7 @@ cfg.port.on('message', (b: HookBatch) => {
 });
 
 async function finish(): Promise<void> {
-  let error: string | undefined;
-  try {
-    // Bounded: a server that went away must not keep the client from exiting.
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      agent.flush(),
-      new Promise(
-        (_, reject) =>
-          (timer = setTimeout(
-            () =>
-              reject(
-                new EnvtestError(
-                  'ERR_ENVTEST_FLUSH_TIMEOUT',
-                  `flush did not finish within ${Math.round(15 * cfg.timeoutScale)} s: is the server gone, or this guest slower than --timeout-scale ${cfg.timeoutScale} allows?`,
-                ),
-              ),
-            15_000 * cfg.timeoutScale,
-          )),
-      ),
-    ]).finally(() => clearTimeout(timer));
-  } catch (err) {
-    error = (err as Error).message;
-  }
+  const error = await boundedFlush(() => agent.flush(), cfg.timeoutScale);
   // close() waits (bounded) for the server's acks: after it, every event is acknowledged,
   // dropped or unconfirmed, exactly (TraceAgentStats). A server acks an event once its merge has
   // released it, which can take up to its lateness bound (a slow guest's server may run with

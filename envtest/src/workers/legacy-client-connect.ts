@@ -10,6 +10,7 @@ import { createTraceAgent, type LegacyTraceAgent } from '@vsock-rpc/trace';
 import { formatAddress, toAddress } from '@vsock-rpc/vsock';
 import { ack, type HookBatch } from '../channel.js';
 import { retryDelayMs } from '../connect-wait.js';
+import { boundedFlush } from './bounded-flush.js';
 import type { ClientConnectConfig } from './client-connect.js';
 
 /** Dial errors worth another attempt (nothing accepted the connection, so nothing was used up). */
@@ -69,16 +70,7 @@ cfg.port.on('message', (b: HookBatch) => {
 });
 
 async function finish(): Promise<void> {
-  let error: string | undefined;
-  try {
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      agent.flush(),
-      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('flush did not finish within 15 s: is the server gone?')), 15_000))),
-    ]).finally(() => clearTimeout(timer));
-  } catch (err) {
-    error = (err as Error).message;
-  }
+  const error = await boundedFlush(() => agent.flush(), 1);
   await agent.close(5000).catch(() => {});
   parent.postMessage({ type: 'stopped', stats: { ...agent.stats(), connects: 1 }, error });
   cfg.port.removeAllListeners('message');
