@@ -272,6 +272,42 @@ describe('PROTOCOL.md §12 bulk bodies: worked example', () => {
     expect(Buffer.compare(Buffer.from(value.data), data)).toBe(0);
   });
 
+  it('the last DATA of stream 1 of upload { n: 2, data: 40 000 × 0xa5 }: BODY | END, the body counted in its length', () => {
+    const expected = hexBlock('bulk-data-frame');
+    const streamRegistry = defineRegistry({
+      streams: { upload: { id: 300, mode: 'client', request: Type.Object({ n: Type.Integer(), data: Type.Uint8Array() }), response: Type.Object({}) } },
+    });
+    const stream = streamRegistry.stream('upload');
+    const shape = {
+      kind: 'method' as const,
+      name: stream.name,
+      id: stream.id,
+      request: stream.request,
+      response: stream.response,
+      checkRequest: stream.checkRequest,
+      checkResponse: stream.checkResponse,
+    };
+    const codec = new Codec(streamRegistry);
+    const data = Buffer.alloc(40_000, 0xa5);
+    const bulk = codec.encodeMethodBulk(shape, 'request', { n: 2, data }, BULK_THRESHOLD)!;
+    const enc = new FrameEncoder();
+    enc.pushBulk(Kind.DATA, stream.id, 1, bulk.value, bulk.body, Flags.END);
+    const chunks = enc.take();
+    expect(chunks[1]).toBe(data); // not copied
+    expect(Buffer.concat(chunks).toString('hex')).toBe(expected.toString('hex'));
+    const frames: Frame[] = [];
+    new FrameDecoder((f) => frames.push(f), { bulk: true, streams: true }).push(expected);
+    expect(frames[0]!.flags).toBe(Flags.BODY | Flags.END);
+    expect(expected.readUInt32LE(0)).toBe(40_014);
+    const value = codec.decodeMethodAt(shape, 'request', frames[0]!.source, frames[0]!.start, frames[0]!.end, false, frames[0]!.body) as {
+      n: number;
+      data: Uint8Array;
+    };
+    expect(value.n).toBe(2);
+    expect(Buffer.compare(Buffer.from(value.data), data)).toBe(0);
+    expect(flat(section('## 12. Bulk bodies'))).toContain('It costs 40 014 bytes');
+  });
+
   it('the threshold and the value limit of §12 are the constants; without the feature BODY is BAD_FLAGS', () => {
     const s12 = flat(section('## 12. Bulk bodies'));
     expect(s12).toContain(`${BULK_THRESHOLD.toLocaleString('en').replace(/,/g, ' ')} bytes or more`);

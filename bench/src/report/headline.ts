@@ -146,7 +146,7 @@ export function renderSummary(facts: Facts, meta: SummaryMeta): string {
     bw.push(`${label} messages ${formatFigure(v.median!)} MB/s = ${times(raw, 'the raw socket')}`);
     behind(
       lower(raw),
-      `bandwidth with ${label} messages vs the raw socket (${formatRatio(raw)}): the blob leaves from the caller's buffer as the frame's body (no copy at the sender, PROTOCOL.md §12), but the receiver copies it once out of the socket's chunks into a fresh buffer of its own (the handler's Uint8Array), which the GC must reclaim; the raw peer counts bytes without touching them.`,
+      `bandwidth with ${label} messages vs the raw socket (${formatRatio(raw)}): the blob leaves from the caller's buffer as the frame's body (no copy at the sender, PROTOCOL.md §12), but the receiver copies it once out of the socket's 64 KiB read buffers into a fresh buffer of its own (the handler's Uint8Array, which the GC must reclaim), decodes and validates the event, and each side does a JS turn per frame; the two processes take turns on the socket, so neither is busy all the time (receiver ~60% of a CPU, sender ~40%, measured with process.cpuUsage); the raw peer counts bytes without touching them.`,
     );
   }
   lines.push(bw.length > 0 ? `- **Bandwidth**: ${bw.join('; ')}.` : `- **Bandwidth**: ${missing(facts, 'bandwidth-64k')}`);
@@ -164,11 +164,11 @@ export function renderSummary(facts: Facts, meta: SummaryMeta): string {
     st.push(`${label} chunks ${formatFigure(v.median!)} MB/s = ${times(raw, 'the raw socket')}, ${times(events, 'the same chunks as events')}`);
     behind(
       lower(raw),
-      `a stream of ${label} chunks vs the raw socket (${formatRatio(raw)}): each chunk is schema-checked and msgpack-encoded (one copy) into a DATA frame at the sender, assembled into a buffer of its own and decoded at the receiver, and handed over through an async iterator (a promise per chunk at each end); the raw peer counts bytes without touching them.`,
+      `a stream of ${label} chunks vs the raw socket (${formatRatio(raw)}): each chunk leaves from the caller's buffer as a DATA frame's body (PROTOCOL.md §12), is copied once into a buffer of its own at the receiver, schema-checked at both ends, and handed over through an async iterator (a promise per chunk at each end); the raw peer counts bytes without touching them.`,
     );
     behind(
       lower(events),
-      `a stream of ${label} chunks vs the same chunks as events (${formatRatio(events)}): the copies are the same, but each stream write is awaited (a promise per chunk, resolved from the credit check), the reader takes chunks through an async iterator one promise at a time, and the receiver sends WINDOW frames back as it consumes; events are written back to back and dispatched to a plain handler.`,
+      `a stream of ${label} chunks vs the same chunks as events (${formatRatio(events)}): both travel as bodies, but each stream write is awaited (a promise per chunk, resolved from the credit check), the reader takes chunks through an async iterator one promise at a time, and the receiver sends WINDOW frames back as it consumes; events are written back to back and dispatched to a plain handler.`,
     );
   }
   lines.push(
@@ -187,7 +187,7 @@ export function renderSummary(facts: Facts, meta: SummaryMeta): string {
     );
     behind(
       lower(raw),
-      `server streaming vs the raw socket (${formatRatio(raw)}): as for a client stream, each chunk is encoded (one copy), framed, assembled and decoded (another), and crosses an awaited write and an async iterator, per chunk.`,
+      `server streaming vs the raw socket (${formatRatio(raw)}): as for a client stream, each chunk travels as a body (copied once, at the receiver), is validated at both ends, and crosses an awaited write and an async iterator, per chunk.`,
     );
     behind(
       lower(grpc),

@@ -77,6 +77,7 @@ export function renderMarkdown(input: ReportInput): string {
     '## Method',
     '',
     '- Server and client are separate node processes (forked per run), talking over a unix socket in a fresh temp dir; the parent only orchestrates and collects results over IPC.',
+    '- Every peer process, baselines included, runs with the V8 flag `--initial-old-space-size=64`: without it V8 makes the young collections that 64 KiB socket-read buffers cause into full mark-compacts in a process with ~10 MiB of live heap, which halves large-message throughput (ARCHITECTURE.md, "Large messages and V8\'s heap").',
     `- Every (variant, placement) runs ${input.reps} times; repetitions are interleaved across variants (and the order rotates) so drift on a shared machine hits all alike. Tables give the median with min and max.`,
     '- Every run is bounded in count and in time; warm-up operations are excluded. Throughput is measured at the receiver.',
     '- Placements: *same CPU* = both peers pinned to CPU 0, *across CPUs* = server on CPU 0, client on CPU 1 (waking the other CPU costs tens of µs on VMs), *unpinned* = left to the scheduler.',

@@ -23,13 +23,26 @@ interface PeerHandle {
   readonly result: Promise<unknown>;
 }
 
+/**
+ * V8 flags of every peer process, baselines and vsock-rpc alike. A peer that reads at GB/s has
+ * Node allocate a 64 KiB buffer per socket read, and V8 collects the young generation every
+ * 32 MiB of them. With V8's default start, a process whose old generation holds ~10 MiB (the
+ * engine, TypeBox, msgpackr) has less headroom to its old-generation limit than the young
+ * generation is large, so V8 makes each of those collections a full mark-compact: 35–40 per
+ * second, a third of the receiver's CPU, and half its throughput on 1 MiB messages (profiled
+ * with perf and --trace-gc; ARCHITECTURE.md, "Large messages and V8's heap"). A higher initial
+ * old-generation limit keeps them young collections. Processes with small heaps (the raw
+ * baselines) are unaffected; every peer gets the same flag so that the ratios stay like for like.
+ */
+export const PEER_V8_FLAGS: readonly string[] = ['--initial-old-space-size=64'];
+
 function forkPeer(role: PeerRoleName, impl: string, cpu: number | null, taskset: string | null): PeerHandle {
   const pinned = cpu !== null && taskset !== null;
   // Launching under taskset (rather than re-pinning after start) pins every thread of the
   // process, libuv and V8 helpers included, from its first instruction.
   const child = fork(peerMain, [impl], {
     execPath: pinned ? taskset : process.execPath,
-    execArgv: pinned ? ['-c', String(cpu), process.execPath] : [],
+    execArgv: pinned ? ['-c', String(cpu), process.execPath, ...PEER_V8_FLAGS] : [...PEER_V8_FLAGS],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   let onReady: () => void = () => {};

@@ -37,6 +37,14 @@ export function takeBulk(payload: Buffer): QueuedBulk | undefined {
   return q;
 }
 
+/** A stream DATA message as it is queued: a plain payload, or one split for a BODY frame. */
+export type DataPayload = Buffer | BulkPayload;
+
+/** Bytes a DATA message counts against the stream's credit: its frame's payload length (PROTOCOL.md §11, §12). */
+export function dataBytes(payload: DataPayload): number {
+  return Buffer.isBuffer(payload) ? payload.length : bulkLength(payload);
+}
+
 /** Bytes of a BODY frame's payload (after the 12-byte header). */
 export function bulkLength(bulk: BulkPayload): number {
   return 4 + bulk.value.length + bulk.body.length;

@@ -306,6 +306,7 @@ export class Connection extends EventEmitter {
     this.#decoder.streams = this.#streams.enable(hello);
     const bulk = bulkNegotiated(core.options.features, hello);
     this.#decoder.bulk = bulk;
+    this.#streams.bulk = bulk;
     const info = core.options.peerInfo;
     const peer: PeerContext = { name: hello.name, address: info.address, transport: info.transport, cid: info.cid, connectionId: this.id };
     core.peer = peer;

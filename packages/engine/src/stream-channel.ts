@@ -12,13 +12,14 @@
  */
 import { Readable, Writable } from 'node:stream';
 import { Flags, ProtocolError, SchemaViolationError, type Frame, type StreamEntry, type VsockRpcError } from '@vsock-rpc/wire';
+import { dataBytes, type DataPayload } from './bulk-events.js';
 import { ReceiveCredit, SendCredit } from './credit-window.js';
 import { RpcError } from './errors.js';
 import type { UntypedStreamCall } from './stream-types.js';
 import type { Streams } from './streams.js';
 
 interface PendingWrite {
-  readonly payload: Buffer | undefined;
+  readonly payload: DataPayload | undefined;
   readonly end: boolean;
   readonly resolve: () => void;
   readonly reject: (err: Error) => void;
@@ -174,25 +175,25 @@ export class StreamChannel implements UntypedStreamCall {
     const mode = this.entry.mode;
     if (this.local ? mode === 'server' : mode === 'client' && this.#responses > 0)
       return Promise.reject(new RpcError('INVALID_ARGUMENT', `stream '${this.entry.name}' (mode '${mode}') takes no more messages from this side`));
-    let payload: Buffer | undefined;
+    let payload: DataPayload | undefined;
     if (hasValue) {
       try {
-        payload = this.#streams.encode(this.entry, this.local ? 'request' : 'response', value, this.#peerWindow);
+        payload = this.#streams.encodeData(this.entry, this.local ? 'request' : 'response', value, this.#peerWindow);
       } catch (err) {
         return Promise.reject(err as Error);
       }
       if (!this.local) this.#responses++;
     }
     if (end) this.#localEnded = true;
-    if (this.#pending.length === 0 && (!payload || this.#send.admits(payload.length))) {
+    if (this.#pending.length === 0 && (!payload || this.#send.admits(dataBytes(payload)))) {
       this.#emit(payload, end);
       return Promise.resolve();
     }
     return new Promise<void>((resolve, reject) => this.#pending.push({ payload, end, resolve, reject }));
   }
 
-  #emit(payload: Buffer | undefined, end: boolean): void {
-    if (payload) this.#send.spend(payload.length);
+  #emit(payload: DataPayload | undefined, end: boolean): void {
+    if (payload) this.#send.spend(dataBytes(payload));
     this.#streams.pushData(this.entry.id, this.id, payload ?? EMPTY, end);
     if (end) this.#afterLocalEnd();
   }
@@ -206,7 +207,8 @@ export class StreamChannel implements UntypedStreamCall {
   // ---- frames from the peer ----
 
   onData(f: Frame): void {
-    const bytes = f.end - f.start;
+    // Credit counts the frame's whole payload; a BODY frame's is its length prefix, value and body (PROTOCOL.md §12).
+    const bytes = f.body === undefined ? f.end - f.start : 4 + f.end - f.start + f.body.length;
     const end = (f.flags & Flags.END) !== 0;
     if (this.#remoteEnded) throw new ProtocolError('STREAM_STATE', `DATA on stream ${this.id} after the peer's END (PROTOCOL.md §11)`);
     if (!this.#recv.charge(bytes))
@@ -246,7 +248,7 @@ export class StreamChannel implements UntypedStreamCall {
     const pending = this.#pending;
     while (pending.length > 0) {
       const w = pending[0]!;
-      if (w.payload && !this.#send.admits(w.payload.length)) break;
+      if (w.payload && !this.#send.admits(dataBytes(w.payload))) break;
       pending.shift();
       this.#emit(w.payload, w.end);
       w.resolve();

@@ -14,7 +14,10 @@
  */
 import type { Duplex } from 'node:stream';
 import { FrameEncoder, type Kind } from '@vsock-rpc/wire';
+import { bulkLength, type BulkPayload } from './bulk-events.js';
 import type { ConnectionCore } from './connection-core.js';
+
+const EMPTY = Buffer.alloc(0);
 
 interface LaneFrame {
   readonly kind: Kind;
@@ -23,6 +26,8 @@ interface LaneFrame {
   readonly payload: Buffer;
   readonly deadlineMs: number | undefined;
   readonly flags: number;
+  /** A DATA message split for a BODY frame (PROTOCOL.md §12); `payload` is then empty. */
+  readonly bulk?: BulkPayload | undefined;
 }
 
 /** Stream frames waiting for the socket. */
@@ -64,6 +69,13 @@ export class StreamLane {
     this.#schedule();
   }
 
+  /** Queues one BODY frame: its value behind the header, the caller's buffer as a chunk of its own. */
+  pushBulk(kind: Kind, type: number, id: number, bulk: BulkPayload, flags: number): void {
+    this.#frames.push({ kind, type, id, payload: EMPTY, deadlineMs: undefined, flags, bulk });
+    this.queuedBytes += bulkLength(bulk);
+    this.#schedule();
+  }
+
   /**
    * Takes every queued frame of stream `id` out; returns whether its OPEN (kind `openKind`) was
    * among them (then the peer never heard of the stream and needs no RESET). With `onlyIfOpen`,
@@ -77,7 +89,7 @@ export class StreamLane {
       const f = this.#frames[i]!;
       if (f.id === id) {
         if (f.kind === openKind) hadOpen = true;
-        this.queuedBytes -= f.payload.length;
+        this.queuedBytes -= f.bulk ? bulkLength(f.bulk) : f.payload.length;
       } else kept.push(f);
     }
     this.#frames = kept;
@@ -113,6 +125,13 @@ export class StreamLane {
       while (this.#head < frames.length && enc.pendingBytes < this.#batchBytes) {
         const f = frames[this.#head]!;
         frames[this.#head++] = undefined as unknown as LaneFrame;
+        if (f.bulk) {
+          const length = bulkLength(f.bulk);
+          this.queuedBytes -= length;
+          enc.pushBulk(f.kind, f.type, f.id, f.bulk.value, f.bulk.body, f.flags);
+          writer.onWritten?.(f.type, f.kind, 12 + length);
+          continue;
+        }
         this.queuedBytes -= f.payload.length;
         enc.push(f.kind, f.type, f.id, f.payload, f.deadlineMs, f.flags);
         writer.onWritten?.(f.type, f.kind, 12 + (f.deadlineMs === undefined ? 0 : 4) + f.payload.length);

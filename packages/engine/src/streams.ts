@@ -13,6 +13,7 @@
  * back only its own stream, by not giving credit back.
  */
 import {
+  BULK_THRESHOLD,
   DEFAULT_MAX_STREAMS,
   DEFAULT_STREAM_WINDOW,
   FEATURE_STREAMS,
@@ -31,6 +32,7 @@ import {
   type StreamEntry,
   type VsockRpcError,
 } from '@vsock-rpc/wire';
+import { bulkLength, type DataPayload } from './bulk-events.js';
 import type { ConnectionCore } from './connection-core.js';
 import { afterPeerGoaway } from './control-lane.js';
 import { ConnectionClosedError, RpcError } from './errors.js';
@@ -73,6 +75,8 @@ export class Streams {
   #peerMaxStreams = DEFAULT_MAX_STREAMS;
   #openedByPeer = 0;
   #openedByUs = 0;
+  /** Both HELLOs list "bulk": a DATA message's large binary goes as a BODY (PROTOCOL.md §12). Set by the connection. */
+  bulk = false;
 
   constructor(core: ConnectionCore, router: Router) {
     this.#core = core;
@@ -277,23 +281,35 @@ export class Streams {
   encode(entry: StreamEntry, part: 'request' | 'response', value: unknown, peerWindow: number): Buffer {
     const payload = this.#codec.encodeMethod(this.#shape(entry), part, value);
     if (payload.length > this.#core.peerMaxFrame) throw new FrameTooLargeError(payload.length, this.#core.peerMaxFrame);
-    if (payload.length > peerWindow)
-      throw new RpcError(
-        'RESOURCE_EXHAUSTED',
-        `a ${payload.length}-byte message of stream '${entry.name}' is above the peer's stream window of ${peerWindow} bytes: no credit will ever admit it (PROTOCOL.md §11)`,
-      );
+    if (payload.length > peerWindow) throw aboveWindow(payload.length, entry.name, peerWindow);
     return payload;
   }
 
-  /** Decodes one message of `entry` from frame `f` (binary values alias only a buffer the decoder owns). */
-  decode(entry: StreamEntry, part: 'request' | 'response', f: Frame): unknown {
-    return this.#codec.decodeMethodAt(this.#shape(entry), part, f.source, f.start, f.end, f.owned);
+  /**
+   * {@link encode} for a DATA message: with "bulk" on, a top-level binary of at least
+   * BULK_THRESHOLD bytes is split off as a BODY (PROTOCOL.md §12), not copied; the caller's
+   * buffer then leaves as it is, so it must not change until written.
+   */
+  encodeData(entry: StreamEntry, part: 'request' | 'response', value: unknown, peerWindow: number): DataPayload {
+    if (!this.bulk) return this.encode(entry, part, value, peerWindow);
+    const bulk = this.#codec.encodeMethodBulk(this.#shape(entry), part, value, BULK_THRESHOLD);
+    if (!bulk) return this.encode(entry, part, value, peerWindow);
+    const bytes = bulkLength(bulk);
+    if (bytes > this.#core.peerMaxFrame) throw new FrameTooLargeError(bytes, this.#core.peerMaxFrame);
+    if (bytes > peerWindow) throw aboveWindow(bytes, entry.name, peerWindow);
+    return bulk;
   }
 
-  /** Queues an OPEN or DATA frame on the stream lane. */
-  pushData(type: number, id: number, payload: Buffer, end: boolean): void {
+  /** Decodes one message of `entry` from frame `f` (binary values alias only a buffer the decoder owns; a BODY is the decoder's own buffer). */
+  decode(entry: StreamEntry, part: 'request' | 'response', f: Frame): unknown {
+    return this.#codec.decodeMethodAt(this.#shape(entry), part, f.source, f.start, f.end, f.owned, f.body);
+  }
+
+  /** Queues a DATA frame on the stream lane. */
+  pushData(type: number, id: number, payload: DataPayload, end: boolean): void {
     if (this.#core.state === 'closed') return;
-    this.#lane.push(Kind.DATA, type, id, payload, end ? Flags.END : 0);
+    if (Buffer.isBuffer(payload)) this.#lane.push(Kind.DATA, type, id, payload, end ? Flags.END : 0);
+    else this.#lane.pushBulk(Kind.DATA, type, id, payload, end ? Flags.END : 0);
   }
 
   /** Grants `increment` bytes of credit on stream `id`. */
@@ -345,4 +361,12 @@ export class Streams {
     this.#nextId = (id + 2) % 0x100000000;
     return id;
   }
+}
+
+/** A message no credit will ever admit: it is larger than the peer's whole window. */
+function aboveWindow(bytes: number, name: string, peerWindow: number): RpcError {
+  return new RpcError(
+    'RESOURCE_EXHAUSTED',
+    `a ${bytes}-byte message of stream '${name}' is above the peer's stream window of ${peerWindow} bytes: no credit will ever admit it (PROTOCOL.md §11)`,
+  );
 }

@@ -79,7 +79,21 @@ export class Codec<Reg extends Registry = Registry> {
    * @throws SchemaViolationError (outbound) if the value breaks the schema.
    */
   encodeEntryBulk(entry: MessageEntry, value: unknown, threshold: number): BulkPayload | undefined {
-    const check = entry.check;
+    return this.#splitBulk(entry.check, entry.name, value, threshold);
+  }
+
+  /**
+   * {@link encodeEntryBulk} for a request or response of a method or stream entry (a stream's
+   * DATA may carry a BODY, PROTOCOL.md §12).
+   * @throws SchemaViolationError (outbound) if the value breaks the schema.
+   */
+  encodeMethodBulk(entry: MethodEntry, part: 'request' | 'response', value: unknown, threshold: number): BulkPayload | undefined {
+    return part === 'request'
+      ? this.#splitBulk(entry.checkRequest, `${entry.name} request`, value, threshold)
+      : this.#splitBulk(entry.checkResponse, `${entry.name} response`, value, threshold);
+  }
+
+  #splitBulk(check: TypeCheck<TSchema>, typeName: string, value: unknown, threshold: number): BulkPayload | undefined {
     let keys = this.#binaryKeys.get(check);
     if (!keys) {
       const schema = check.Schema() as { type?: unknown; properties?: Record<string, { type?: unknown }> };
@@ -98,7 +112,7 @@ export class Codec<Reg extends Registry = Registry> {
       }
     }
     if (key === undefined) return undefined;
-    if (this.validateOutbound && !check.Check(value)) throw violation(check, entry.name, value, 'outbound');
+    if (this.validateOutbound && !check.Check(value)) throw violation(check, typeName, value, 'outbound');
     const rest: Record<string, unknown> = {};
     for (const k of Object.keys(v)) if (k !== key) rest[k] = v[k];
     return { key, rest, value: pack([key, rest]), body: v[key] as Uint8Array };
@@ -141,8 +155,12 @@ export class Codec<Reg extends Registry = Registry> {
       : decodeWith(entry.checkResponse, `${entry.name} response`, payload);
   }
 
-  /** {@link decodeMethod} of the payload at `source[start, end)`, decoded in place (`sourceOwned`: as {@link decodeMessageAt}). */
-  decodeMethodAt(entry: MethodEntry, part: 'request' | 'response', source: Buffer, start: number, end: number, sourceOwned = false): unknown {
+  /** {@link decodeMethod} of the payload at `source[start, end)`, decoded in place (`sourceOwned`, and a BODY frame's `body`: as {@link decodeMessageAt}). */
+  decodeMethodAt(entry: MethodEntry, part: 'request' | 'response', source: Buffer, start: number, end: number, sourceOwned = false, body?: Buffer): unknown {
+    if (body !== undefined)
+      return part === 'request'
+        ? decodeBulk(entry.checkRequest, `${entry.name} request`, source, start, end, body)
+        : decodeBulk(entry.checkResponse, `${entry.name} response`, source, start, end, body);
     return part === 'request'
       ? this.#decodeAt(entry.checkRequest, `${entry.name} request`, source, start, end, sourceOwned)
       : this.#decodeAt(entry.checkResponse, `${entry.name} response`, source, start, end, sourceOwned);

@@ -80,7 +80,7 @@ export interface FrameDecoderOptions {
    * once both HELLOs list "streams" (PROTOCOL.md §11).
    */
   readonly streams?: boolean;
-  /** Accept the BODY flag on EVENT frames (default false); on once both HELLOs list "bulk" (PROTOCOL.md §12). */
+  /** Accept the BODY flag on EVENT frames, and on DATA frames when {@link streams} is on too (default false); on once both HELLOs list "bulk" (PROTOCOL.md §12). */
   readonly bulk?: boolean;
 }
 
@@ -234,7 +234,7 @@ export class FrameDecoder {
           `bits other than ${this.streams ? '0x01 (DEADLINE) and 0x02 (END)' : '0x01 (DEADLINE)'}${this.bulk ? ' and 0x04 (BODY)' : ''} must be zero in protocol 1`,
         );
       if (flags & Flags.BODY) {
-        if (kind !== Kind.EVENT) throw new BadFlagsError(flags, 'BODY is only valid on EVENT frames');
+        if (kind !== Kind.EVENT && !(kind === Kind.DATA && this.streams)) throw new BadFlagsError(flags, 'BODY is only valid on EVENT and DATA frames');
         if (length < 5) throw new BadFlagsError(flags, 'a BODY frame needs the 4-byte body length and a value of at least one byte');
       }
       if (flags & Flags.DEADLINE) {

@@ -89,7 +89,7 @@ export class FrameEncoder {
    * the u32 body length and `value` (the MessagePack `[key, rest]`) go into the batch; `body` is
    * not copied but becomes a chunk of its own, so it must not change until the chunks are written.
    */
-  pushBulk(kind: Kind, type: number, id: number, value: Uint8Array, body: Uint8Array): void {
+  pushBulk(kind: Kind, type: number, id: number, value: Uint8Array, body: Uint8Array, flags = 0): void {
     const length = 4 + value.length + body.length;
     this.#reserve(HEADER_SIZE + 4 + value.length);
     const buf = this.#buf;
@@ -97,7 +97,7 @@ export class FrameEncoder {
     buf.writeUInt32LE(length, p);
     buf.writeUInt16LE(type, p + 4);
     buf[p + 6] = kind;
-    buf[p + 7] = Flags.BODY;
+    buf[p + 7] = Flags.BODY | flags;
     buf.writeUInt32LE(id >>> 0, p + 8);
     buf.writeUInt32LE(body.length, p + 12);
     p += HEADER_SIZE + 4;

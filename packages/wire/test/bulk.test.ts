@@ -149,6 +149,23 @@ describe('bulk decoding', () => {
     expect(() => new FrameDecoder(() => {}, { bulk: true }).push(header(4, Flags.BODY))).toThrow(expect.objectContaining({ code: 'BAD_FLAGS' }));
   });
 
+  it('BODY on DATA (with END too) is a stream message where streams are on, BAD_FLAGS where they are not; never on OPEN', () => {
+    const enc = new FrameEncoder();
+    enc.pushBulk(Kind.DATA, 7, 3, pack(['data', { n: 9 }]), data, Flags.END);
+    const frameBytes = Buffer.concat(enc.take());
+    const got: Frame[] = [];
+    new FrameDecoder((f) => void got.push(f), { bulk: true, streams: true }).push(frameBytes);
+    expect(got).toHaveLength(1);
+    expect(got[0]!.kind).toBe(Kind.DATA);
+    expect(got[0]!.flags).toBe(Flags.BODY | Flags.END);
+    expect(got[0]!.id).toBe(3);
+    expect(got[0]!.body!.equals(data)).toBe(true);
+    expect(() => new FrameDecoder(() => {}, { bulk: true }).push(frameBytes)).toThrow(expect.objectContaining({ code: 'BAD_KIND' }));
+    expect(() => new FrameDecoder(() => {}, { bulk: true, streams: true }).push(header(10, Flags.BODY, Kind.OPEN))).toThrow(
+      expect.objectContaining({ code: 'BAD_FLAGS' }),
+    );
+  });
+
   it('a body length the frame cannot hold is BAD_BODY, before the body is allocated', () => {
     const allocated: number[] = [];
     const lie = Buffer.concat([header(20, Flags.BODY), Buffer.from([0xff, 0xff, 0xff, 0x00]), Buffer.alloc(16)]);
