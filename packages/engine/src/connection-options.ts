@@ -89,6 +89,14 @@ export interface ConnectionOptions {
   /** Most streams the peer may have open that it opened, announced in HELLO (default 1024); more get RESET RESOURCE_EXHAUSTED. */
   readonly maxStreams?: number;
   /**
+   * Most bytes of stream messages this connection holds received and not yet read by their
+   * readers, over all its streams (default 16 MiB). Credit bounds each stream to `streamWindow`,
+   * but `maxStreams` streams of it would be 256 MiB: a DATA that would take the connection past
+   * this bound resets its own stream with RESOURCE_EXHAUSTED instead; the other streams, events
+   * and calls go on.
+   */
+  readonly maxStreamBufferBytes?: number;
+  /**
    * What this peer may cost: bytes and CPU ms per second spent on its input. Over budget it is
    * slowed (reading pauses), then closed with RESOURCE_EXHAUSTED. Default: unlimited; a host
    * facing guests should set it (ServerEngine passes its own `budget` option here).

@@ -52,10 +52,16 @@ export interface EngineOptions<Reg extends Registry> {
    * one stream may buffer here, and the largest message it can carry to us (PROTOCOL.md §11).
    */
   readonly streamWindow?: number;
-  /** Features announced in HELLO (default 'clock', 'keepalive', 'streams'); leave out 'streams' to refuse streams. */
+  /** Features announced in HELLO (default 'clock', 'keepalive', 'streams', 'bulk'); leave out 'streams' to refuse streams, 'bulk' to send no BODY frames. */
   readonly features?: readonly string[];
   /** Streams the peer may have open at once that it opened (default 1024); more get RESET RESOURCE_EXHAUSTED. */
   readonly maxStreams?: number;
+  /**
+   * Bytes of stream messages one connection holds received and not yet read, over all its
+   * streams (default 16 MiB); past it, the stream whose DATA would exceed it is reset with
+   * RESOURCE_EXHAUSTED, and nothing else on the connection is held up.
+   */
+  readonly maxStreamBufferBytes?: number;
   /** Bounds and full-queue policy of the outbound event queue (per connection on a server). */
   readonly queue?: EventQueueOptions;
   /** Events buffered for recv()/iterators before reading pauses (default 8192). */
@@ -238,6 +244,7 @@ export abstract class EngineBase<Reg extends Registry> extends EventEmitter {
       streamWindow: o.streamWindow,
       features: o.features,
       maxStreams: o.maxStreams,
+      maxStreamBufferBytes: o.maxStreamBufferBytes,
       now: this.now,
       logger: o.logger,
       metrics: this.metrics,

@@ -45,6 +45,8 @@ export class StreamChannel implements UntypedStreamCall {
   readonly deadline: number | undefined;
   // receive side
   readonly #items: unknown[] = [];
+  /** Bytes of #items, held in the connection's stream buffer (Streams.holdBuffered). */
+  #bufferedBytes = 0;
   readonly #sizes: number[] = [];
   #head = 0;
   #waiter: { resolve: (r: IteratorResult<unknown, undefined>) => void; reject: (e: Error) => void } | undefined;
@@ -338,6 +340,14 @@ export class StreamChannel implements UntypedStreamCall {
       w.resolve({ done: false, value });
       return;
     }
+    if (!this.#streams.holdBuffered(bytes)) {
+      this.reset(
+        'RESOURCE_EXHAUSTED',
+        `stream '${this.entry.name}' reset: its connection already holds ${this.#streams.bufferedBytes} bytes of stream messages not yet read, its maximum (maxStreamBufferBytes ${this.#streams.maxBufferedBytes}): read streams sooner, or open fewer at once`,
+      );
+      return;
+    }
+    this.#bufferedBytes += bytes;
     this.#items.push(value);
     this.#sizes.push(bytes);
   }
@@ -353,6 +363,8 @@ export class StreamChannel implements UntypedStreamCall {
     const value = this.#items[i];
     const bytes = this.#sizes[i]!;
     this.#items[i] = undefined;
+    this.#bufferedBytes -= bytes;
+    this.#streams.releaseBuffered(bytes);
     if (this.#head >= this.#items.length) {
       this.#items.length = 0;
       this.#sizes.length = 0;
@@ -375,6 +387,8 @@ export class StreamChannel implements UntypedStreamCall {
     if (code !== undefined) this.#streams.sendReset(this.entry.id, this.id, code, message ?? err.message, details);
     else this.#streams.unqueue(this.id);
     // What was received and not read is dropped: the stream failed.
+    this.#streams.releaseBuffered(this.#bufferedBytes);
+    this.#bufferedBytes = 0;
     this.#items.length = 0;
     this.#sizes.length = 0;
     this.#head = 0;

@@ -77,6 +77,9 @@ export class Streams {
   #openedByUs = 0;
   /** Both HELLOs list "bulk": a DATA message's large binary goes as a BODY (PROTOCOL.md §12). Set by the connection. */
   bulk = false;
+  /** Bytes of stream messages received and not yet read, over every stream (bounded by `maxStreamBufferBytes`). */
+  bufferedBytes = 0;
+  readonly #maxBuffered: number;
 
   constructor(core: ConnectionCore, router: Router) {
     this.#core = core;
@@ -85,6 +88,7 @@ export class Streams {
     const o = core.options;
     this.window = o.streamWindow ?? DEFAULT_STREAM_WINDOW;
     this.maxStreams = o.maxStreams ?? DEFAULT_MAX_STREAMS;
+    this.#maxBuffered = o.maxStreamBufferBytes ?? 16 * 1024 * 1024;
     this.#parity = o.initiator === false ? 0 : 1;
     this.#nextId = this.#parity === 1 ? 1 : 2;
     this.#lane = new StreamLane(core, { inlineLimit: o.inlineLimit });
@@ -303,6 +307,26 @@ export class Streams {
   /** Decodes one message of `entry` from frame `f` (binary values alias only a buffer the decoder owns; a BODY is the decoder's own buffer). */
   decode(entry: StreamEntry, part: 'request' | 'response', f: Frame): unknown {
     return this.#codec.decodeMethodAt(this.#shape(entry), part, f.source, f.start, f.end, f.owned, f.body);
+  }
+
+  /**
+   * Takes `bytes` of the connection's stream buffer for a message that waits for its reader;
+   * false (and nothing taken) when that would pass `maxStreamBufferBytes`.
+   */
+  holdBuffered(bytes: number): boolean {
+    if (this.bufferedBytes + bytes > this.#maxBuffered) return false;
+    this.bufferedBytes += bytes;
+    return true;
+  }
+
+  /** Gives back what {@link holdBuffered} took (the reader took the message, or the stream failed). */
+  releaseBuffered(bytes: number): void {
+    this.bufferedBytes -= bytes;
+  }
+
+  /** The bound of {@link bufferedBytes}, for messages. */
+  get maxBufferedBytes(): number {
+    return this.#maxBuffered;
   }
 
   /** Queues a DATA frame on the stream lane. */
