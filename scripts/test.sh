@@ -9,6 +9,8 @@ bash scripts/ensure-setup.sh || exit 1
 bash scripts/ensure-qemu.sh
 bash scripts/ensure-legacy-peer.sh
 bash scripts/ensure-prometheus.sh
+bash scripts/ensure-trace-cmd.sh
+bash scripts/ensure-socat.sh
 npx turbo run build --output-logs=errors-only || exit 1
 # Type-check the tests too: the compile-time typing tests (@ts-expect-error) only bite here.
 npm run lint --silent || exit 1

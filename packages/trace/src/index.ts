@@ -69,3 +69,4 @@ export {
 } from './legacy-server.js';
 export { LegacyClient, LegacyTraceAgent, type LegacyClientOptions, type LegacyClockResult, type LegacyTraceAgentOptions } from './legacy-agent.js';
 export { LegacyCollector, legacyBatch, type LegacyCollectorOptions, type LegacyCollectorStats } from './legacy-collector.js';
+export * from './ftrace/index.js';
