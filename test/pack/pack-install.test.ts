@@ -2,10 +2,10 @@
  * The packages as a user gets them (issue 15): `npm pack` every package, install the tarballs
  * into an empty app outside the repository (only the tarballs plus the registry's ordinary
  * dependencies, from the local npm cache when it has them), then run the README's library
- * example there — a host and a guest over a unix socket — type-checked with tsc first; and the
- * envtest tarball's `envtest` command.
+ * example there — a host and a guest over a unix socket — type-checked with tsc first; the
+ * envtest tarball's `envtest` command; and the exec tarball's `vsexec` command.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const sh = promisify(execFile);
 const root = fileURLToPath(new URL('../../', import.meta.url));
 // Every package a user installs, in dependency order (the tarballs must satisfy each other's dependencies).
-const PACKAGES = ['packages/errors', 'packages/wire', 'packages/vsock', 'packages/legacy', 'packages/engine', 'packages/trace', 'envtest'];
+const PACKAGES = ['packages/errors', 'packages/wire', 'packages/vsock', 'packages/legacy', 'packages/engine', 'packages/trace', 'packages/exec', 'envtest'];
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
 
 let work: string;
@@ -140,5 +140,23 @@ describe('packed packages, installed outside the repository', () => {
     ]).catch((e: { code: number; stderr: string }) => e);
     expect((r as { code: number }).code).toBe(1);
     expect((r as { stderr: string }).stderr).toContain('ENOENT');
+  });
+
+  it('the exec tarball gives a working `vsexec` command: the remote exit code over a unix socket', async () => {
+    const vsexec = join(app, 'node_modules', '.bin', 'vsexec');
+    const sock = `unix://${join(work, 'vsexec.sock')}`;
+    const agent = spawn(vsexec, ['agent', '--listen', sock], { stdio: ['ignore', 'ignore', 'pipe'] });
+    try {
+      let log = '';
+      agent.stderr.on('data', (d: Buffer) => (log += d.toString()));
+      await new Promise<void>((resolve, reject) => {
+        agent.stderr.on('data', () => log.includes('listening on') && resolve());
+        agent.once('exit', (c) => reject(new Error(`vsexec agent exited with ${c}: ${log}`)));
+      });
+      const r = await sh(vsexec, ['run', '--connect', sock, '--', 'sh', '-c', 'echo out; exit 3']).catch((e: { code: number; stdout: string }) => e);
+      expect(r).toMatchObject({ code: 3, stdout: 'out\n' });
+    } finally {
+      agent.kill('SIGTERM');
+    }
   });
 });
