@@ -96,8 +96,7 @@ export class Codec<Reg extends Registry = Registry> {
   #splitBulk(check: TypeCheck<TSchema>, typeName: string, value: unknown, threshold: number): BulkPayload | undefined {
     let keys = this.#binaryKeys.get(check);
     if (!keys) {
-      const schema = check.Schema() as { type?: unknown; properties?: Record<string, { type?: unknown }> };
-      keys = schema.type === 'object' && schema.properties ? Object.keys(schema.properties).filter((k) => schema.properties![k]!.type === 'Uint8Array') : [];
+      keys = binaryKeysOf(check.Schema() as ObjectLike);
       this.#binaryKeys.set(check, keys);
     }
     if (keys.length === 0 || typeof value !== 'object' || value === null) return undefined;
@@ -266,6 +265,25 @@ function decodeBulk(check: TypeCheck<TSchema>, typeName: string, source: Buffer,
   Object.defineProperty(rest, key, { value: body, enumerable: true, writable: true, configurable: true });
   if (!check.Check(rest)) throw violation(check, typeName, rest, 'inbound');
   return rest;
+}
+
+/** The part of a JSON schema that says where top-level binaries can be. */
+interface ObjectLike {
+  readonly type?: unknown;
+  readonly properties?: Record<string, { readonly type?: unknown }>;
+  readonly anyOf?: readonly ObjectLike[];
+}
+
+/**
+ * The top-level `Uint8Array` properties an object schema declares, or any object variant of a
+ * union declares (a stream's messages are often a union of typed messages): the properties a
+ * BODY may carry. The value's own schema check decides the rest.
+ */
+function binaryKeysOf(schema: ObjectLike): readonly string[] {
+  if (Array.isArray(schema.anyOf)) return [...new Set(schema.anyOf.flatMap(binaryKeysOf))];
+  const props = schema.properties;
+  if (schema.type !== 'object' || !props) return [];
+  return Object.keys(props).filter((k) => props[k]!.type === 'Uint8Array');
 }
 
 function violation(check: TypeCheck<TSchema>, typeName: string, value: unknown, direction: 'inbound' | 'outbound'): SchemaViolationError {

@@ -84,6 +84,38 @@ describe('bulk encoding', () => {
     expect(Buffer.from(values[0]!.data).equals(small)).toBe(true);
   });
 
+  it('a union of object messages: the variant the value is carries its binary as the body, and decodes back to that variant', () => {
+    const union = defineRegistry({
+      messages: {
+        out: {
+          id: 3,
+          schema: Type.Union([
+            Type.Object({ kind: Type.Literal('started'), pid: Type.Integer() }),
+            Type.Object({ kind: Type.Literal('stdout'), data: Type.Uint8Array() }),
+            Type.Object({ kind: Type.Literal('stderr'), bytes: Type.Uint8Array() }),
+          ]),
+        },
+      },
+    });
+    const unionCodec = new Codec(union);
+    const entry = union.message('out');
+    const data = Buffer.alloc(BULK_THRESHOLD, 7);
+    const bulk = unionCodec.encodeEntryBulk(entry, { kind: 'stderr', bytes: data }, BULK_THRESHOLD)!;
+    expect(bulk.key).toBe('bytes');
+    expect(bulk.body).toBe(data);
+    expect(unionCodec.encodeEntryBulk(entry, { kind: 'started', pid: 4 }, BULK_THRESHOLD)).toBeUndefined();
+    const enc = new FrameEncoder();
+    enc.pushBulk(Kind.EVENT, entry.id, 0, bulk.value, bulk.body);
+    const got: unknown[] = [];
+    new FrameDecoder((f) => void got.push(unionCodec.decodeMessageAt(entry, f.source, f.start, f.end, f.owned, f.body)), { bulk: true }).push(
+      Buffer.concat(enc.take()),
+    );
+    expect(got).toEqual([{ kind: 'stderr', bytes: data }]);
+    expect(() => unionCodec.encodeEntryBulk(entry, { kind: 'stdout', bytes: data }, BULK_THRESHOLD)).toThrow(
+      expect.objectContaining({ code: 'SCHEMA_VIOLATION' }),
+    );
+  });
+
   it('checks the value outbound like encodeEntry', () => {
     expect(() => codec.encodeEntryBulk(blob, { n: 1.5, data: Buffer.alloc(BULK_THRESHOLD) }, BULK_THRESHOLD)).toThrow(/SCHEMA_VIOLATION|n/);
   });
