@@ -18,6 +18,8 @@ import { CLOCK_LOAD_RATE, clockVariants } from './vsock-rpc/clock-variants.js';
 import { codecVariants } from './vsock-rpc/codec-variants.js';
 import { VSOCK_CHUNK, vsockVariants } from './vsock-rpc/vsock-variants.js';
 import { guestUnavailable } from './vm/guest.js';
+import { ftraceGuestUnavailable } from './vm/ftrace-guest.js';
+import { FTRACE_BUFFER_KB, ftraceVariants } from './vm/ftrace-variants.js';
 import type { AnyWorkload, Workload } from './workload-contract.js';
 
 // Limits: full runs give each measurement ~1 s (enough for stable medians and thousands of
@@ -207,6 +209,27 @@ const vsock: Workload<'rate'> = {
   },
 };
 
+const ftrace: Workload<'rate'> = {
+  name: 'ftrace',
+  title: 'ftrace: envtest --ftrace against trace-cmd record inside the QEMU guest',
+  description: `One TCG guest; at each load level (two processes ping-ponging a byte over pipes, paced or unpaced) \`trace-cmd record\` and \`envtest server --ftrace\` record sched:sched_switch at the same time, each in its own buffer (${FTRACE_BUFFER_KB} KiB per CPU; 8 KiB at the last level), envtest also exporting JSON Lines as trace-cmd writes its file. events/s = sched_switch events each captured stamped within the load (CLOCK_MONOTONIC window), ÷ its seconds; lost = what that reader lost: the kernel's per-CPU stats for its buffer (overrun + commit overrun + dropped; column "lost in kernel"), plus envtest's own counted drops (its summary's \`dropped\`: an export writer that fell behind); CPU s = user + system seconds of the reader's whole process tree during the load (and, apart, over its whole run, start-up included). Goal (issue 14): where trace-cmd loses nothing envtest loses nothing, and where both lose, envtest loses no more.`,
+  kind: 'rate',
+  unit: 'events/s',
+  higherIsBetter: true,
+  placements: ['unpinned'],
+  reps: { full: 1, quick: 1 },
+  // count = seconds of load per level; seconds = the guest's whole-run limit
+  limits: {
+    full: { count: 5, seconds: 420, warmup: 0 },
+    quick: { count: 4, seconds: 420, warmup: 0 },
+  },
+  variants: ftraceVariants,
+  unavailable: async (quick, selected) => {
+    if (quick && !selected) return 'not part of --quick (one TCG guest boot); `--quick --only ftrace` or a full run measures it';
+    return ftraceGuestUnavailable() ?? guestUnavailable();
+  },
+};
+
 export const workloads: readonly AnyWorkload[] = [
   events,
   bandwidth('bandwidth-64k', 64 * 1024, '64 KiB'),
@@ -221,4 +244,5 @@ export const workloads: readonly AnyWorkload[] = [
   clock,
   codec,
   vsock,
+  ftrace,
 ];

@@ -24,6 +24,8 @@ export interface OptionSpec {
   /** Placeholder of the value in the help text, e.g. 'ADDR'. */
   readonly value?: string;
   readonly help: string;
+  /** The option may be given more than once (its values are collected in order). */
+  readonly multiple?: boolean;
 }
 
 /** A command: its synopsis, description and options. */
@@ -56,16 +58,18 @@ export function helpText(spec: CommandSpec): string {
   return lines.join('\n') + '\n';
 }
 
-/** Parsed values: strings and booleans by option name; `help` set when -h/--help was given. */
-export type ParsedValues = Record<string, string | boolean | undefined>;
+/** Parsed values: strings, booleans and (options with `multiple`) string lists by option name; `help` set when -h/--help was given. */
+export type ParsedValues = Record<string, string | boolean | string[] | undefined>;
 
 /**
  * Parses `argv` for `spec`. Unknown options, missing values and stray positionals become a
  * {@link UsageError} naming the offending text.
  */
 export function parseCommand(spec: CommandSpec, argv: readonly string[]): ParsedValues {
-  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = { help: { type: 'boolean', short: 'h' } };
-  for (const [name, o] of Object.entries(spec.options)) options[name] = o.short ? { type: o.type, short: o.short } : { type: o.type };
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = { help: { type: 'boolean', short: 'h' } };
+  for (const [name, o] of Object.entries(spec.options)) {
+    options[name] = { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) };
+  }
   try {
     const { values, positionals } = parseArgs({ args: joinNegativeValues(argv, options), options, strict: true, allowPositionals: true });
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`, spec.name);
@@ -131,6 +135,12 @@ export function bigintOpt(values: ParsedValues, name: string): bigint | undefine
 export function stringOpt(values: ParsedValues, name: string): string | undefined {
   const v = values[name];
   return typeof v === 'string' ? v : undefined;
+}
+
+/** A repeatable string option (`multiple`): its values in order, `undefined` when absent. */
+export function stringListOpt(values: ParsedValues, name: string): string[] | undefined {
+  const v = values[name];
+  return Array.isArray(v) ? v : typeof v === 'string' ? [v] : undefined;
 }
 
 /**

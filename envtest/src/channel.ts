@@ -7,6 +7,7 @@
  * progress.
  */
 import type { MessagePort } from 'node:worker_threads';
+import type { FtraceStats, TraceFields } from '@vsock-rpc/trace';
 
 /** Something that can post: a MessagePort or a Worker. */
 export interface Postable {
@@ -84,16 +85,37 @@ export interface TraceAcksMessage {
 }
 
 /**
- * A hook batch: generated events as parallel arrays. The timestamps travel as a transferable
- * BigInt64Array (moved, not copied), the texts as a plain array.
+ * A hook batch: events as parallel arrays. The timestamps travel as a transferable
+ * BigInt64Array (moved, not copied), the texts as a plain array. The random hook sends only
+ * `ts` and `texts` (its fast path: every event is a `message` with a text); the ftrace hook
+ * also sends `kinds` and `fields`, and `texts[i]` is undefined for an event without text.
  */
 export interface HookBatch {
   readonly type: 'hook';
   /** Timestamps on the producer's clock, ns. */
   readonly ts: BigInt64Array;
-  readonly texts: string[];
+  readonly texts: (string | undefined)[];
+  /** Kind of each event (absent: every event is a `message`). */
+  readonly kinds?: string[];
+  /** Fields of each event (absent: none has fields). */
+  readonly fields?: (TraceFields | undefined)[];
   /** Producer clock at posting: every later event has ts ≥ this (a watermark). */
   readonly watermark: bigint;
   /** The producer has stopped: this is its last batch. */
   readonly done: boolean;
+}
+
+/** What a hook thread reports when it stops (`{ type: 'stopped', ... }` on parentPort). */
+export interface HookStopped {
+  readonly type: 'stopped';
+  /** Events produced (random events generated, or ftrace events read). */
+  readonly generated: number;
+  /** Events dropped on the channel because the consumer was too far behind. */
+  readonly dropped: number;
+  /** ftrace hook: the reader's final counters (kernel losses per CPU). */
+  readonly ftrace?: FtraceStats;
+  /** ftrace hook: events committed to the kernel buffer after the watermark had passed them (sent out of order). */
+  readonly reorderedLate?: number;
+  /** ftrace hook with `waitForStart`: events read and discarded before the start (a client: before it was connected). */
+  readonly beforeStart?: number;
 }

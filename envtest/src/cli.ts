@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * The `envtest` command: `envtest server`, `envtest client`, `envtest demo`. Parses the command
- * line, wires SIGINT/SIGTERM to a clean shutdown, sets the exit code (0 ok, 1 failure, 2 usage).
+ * line, wires SIGINT/SIGTERM to a clean shutdown, sets the exit code (0 ok, 1 failure, 2 usage
+ * or --ftrace setup).
  */
 import { addressOpt, bigintOpt, cidListOpt, helpText, hostPortOpt, numberOpt, parseCommand, stringOpt, UsageError, type CommandSpec } from './args.js';
 import { clientSpec, defaultClientName, DEFAULT_CONNECT, runClient } from './commands/client.js';
@@ -10,6 +11,8 @@ import { DEFAULT_LISTEN, runServer, serverSpec } from './commands/server.js';
 import { hostLimitsFromArgs } from './host-limits.js';
 import { formatAddress } from '@vsock-rpc/vsock';
 import { DEFAULT_LEGACY_CONNECT, DEFAULT_LEGACY_LISTEN, wireOpt } from './wire-option.js';
+import { exitCodeOf } from './errors.js';
+import { ftraceOpt } from './ftrace/options.js';
 
 const commands: Record<string, CommandSpec> = { server: serverSpec, client: clientSpec, demo: demoSpec };
 
@@ -74,8 +77,12 @@ async function main(argv: string[]): Promise<number> {
       const quiet = v['quiet'] === true;
       const wire = wireOpt(v, 'server');
       const listen = addressOpt(v, 'listen', wire === 'legacy' ? DEFAULT_LEGACY_LISTEN : DEFAULT_LISTEN).text;
-      const rate = numberOpt(v, 'rate', { min: 0, max: 1e6 }) ?? 200;
+      const ftrace = ftraceOpt(v, 'server');
+      if (ftrace && wire === 'legacy') throw new UsageError('--ftrace needs the vsock-rpc wire (the legacy wire carries only text)', 'server');
+      // With --ftrace the kernel's events replace the random ones, unless --rate asks for both.
+      const rate = numberOpt(v, 'rate', { min: 0, max: 1e6 }) ?? (ftrace ? 0 : 200);
       const summary = await runServer({
+        ...(ftrace ? { ftrace } : {}),
         listen,
         rate,
         durationS,
@@ -106,9 +113,12 @@ async function main(argv: string[]): Promise<number> {
       const connect = addressOpt(v, 'connect', wire === 'legacy' ? DEFAULT_LEGACY_CONNECT : DEFAULT_CONNECT).text;
       const timeoutScale = numberOpt(v, 'timeout-scale', { min: 0.001, max: 10_000 }) ?? 1;
       const connectTimeoutS = numberOpt(v, 'connect-timeout', { min: 0, max: 86_400 }) ?? 30 * timeoutScale;
-      const rate = numberOpt(v, 'rate', { min: 0.001, max: 1e6 }) ?? 200;
+      const ftrace = ftraceOpt(v, 'client');
+      if (ftrace && wire === 'legacy') throw new UsageError('--ftrace needs the vsock-rpc wire (the legacy wire carries only text)', 'client');
+      const rate = numberOpt(v, 'rate', { min: ftrace ? 0 : 0.001, max: 1e6 }) ?? (ftrace ? 0 : 200);
       const clockSkewNs = bigintOpt(v, 'clock-skew-ns') ?? 0n;
       const summary = await runClient({
+        ...(ftrace ? { ftrace } : {}),
         connect,
         connectTimeoutS,
         timeoutScale,
@@ -154,7 +164,8 @@ main(process.argv.slice(2)).then(
       process.exitCode = 2;
     } else {
       process.stderr.write(`envtest: ${(err as Error).message ?? String(err)}\n`);
-      process.exitCode = 1;
+      // A tracing setup failure (not root, unknown event...) is 2, like a usage error.
+      process.exitCode = exitCodeOf(err);
     }
   },
 );

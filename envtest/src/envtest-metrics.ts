@@ -4,6 +4,10 @@
  */
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { TimelineStats } from '@vsock-rpc/trace';
+import type { FtraceLosses } from './ftrace/losses.js';
+
+/** CPU indices above this share the `cpu="other"` series: a guest must not grow the label set. */
+export const MAX_CPU_LABEL = 63;
 
 /** What the metrics read at scrape time. */
 export interface EnvtestMetricSources {
@@ -14,6 +18,8 @@ export interface EnvtestMetricSources {
   exported: () => number;
   /** Sources whose per-source series exist from the start, at 0 (the host's own). */
   always?: readonly string[];
+  /** With --ftrace: the book of ftrace events and losses per source and CPU. */
+  ftrace?: () => FtraceLosses;
 }
 
 /** Names of the metrics, for the dashboard and the tests. */
@@ -28,6 +34,10 @@ export const ENVTEST_METRIC_NAMES = [
   'envtest_guest_clock_offset_seconds',
   'envtest_guest_clock_error_bound_seconds',
   'envtest_guest_clock_drift_ppm',
+  'envtest_ftrace_events_total',
+  'envtest_ftrace_lost_events_total',
+  'envtest_ftrace_bad_pages_total',
+  'envtest_guest_reported_ftrace_lost_events',
 ] as const;
 
 /** A registry with envtest's metrics. */
@@ -141,5 +151,65 @@ export function envtestRegistry(src: EnvtestMetricSources): Registry {
     registers,
     collect: perSource((s) => s.agent?.clock?.driftPpm),
   });
+  if (src.ftrace) ftraceMetrics(src.ftrace, registers);
   return registers[0]!;
+}
+
+/**
+ * The ftrace series, per source (the timeline's sources, bounded by FtraceLosses) and CPU (up
+ * to {@link MAX_CPU_LABEL}, then `other`): events that arrived (measured here), and the kernel's
+ * losses: measured for the host's own reader, a separate `guest_reported` series for what a
+ * guest's reader claims.
+ */
+function ftraceMetrics(book: () => FtraceLosses, registers: Registry[]): void {
+  const cpuLabel = (cpu: string): string => (cpu !== 'other' && Number(cpu) <= MAX_CPU_LABEL ? cpu : 'other');
+  const each = (fn: (row: ReturnType<FtraceLosses['rows']>[number], cpu: string) => void) => {
+    for (const row of book().rows()) fn(row, cpuLabel(row.cpu));
+  };
+  new Counter({
+    name: 'envtest_ftrace_events_total',
+    help: 'ftrace events that arrived from each source, by the CPU they were recorded on (measured here)',
+    labelNames: ['source', 'cpu'],
+    registers,
+    collect() {
+      this.reset();
+      each((r, cpu) => this.inc({ source: r.source, cpu }, r.arrived));
+    },
+  });
+  new Counter({
+    name: 'envtest_ftrace_lost_events_total',
+    help: "Events this host's kernel lost before its ftrace reader got them (ring-buffer overrun/missed + dropped), by CPU",
+    labelNames: ['source', 'cpu'],
+    registers,
+    collect() {
+      this.reset();
+      each((r, cpu) => {
+        if (!r.claim && r.loss) this.inc({ source: r.source, cpu }, r.loss.lost);
+      });
+    },
+  });
+  new Counter({
+    name: 'envtest_ftrace_bad_pages_total',
+    help: "Ring-buffer pages this host's ftrace reader skipped as truncated or corrupt, by CPU",
+    labelNames: ['source', 'cpu'],
+    registers,
+    collect() {
+      this.reset();
+      each((r, cpu) => {
+        if (!r.claim && r.loss) this.inc({ source: r.source, cpu }, r.loss.badPages);
+      });
+    },
+  });
+  new Gauge({
+    name: 'envtest_guest_reported_ftrace_lost_events',
+    help: "Events a guest's ftrace reader REPORTS its kernel lost, by CPU (its claim, clamped; not measured by this host)",
+    labelNames: ['source', 'cpu'],
+    registers,
+    collect() {
+      this.reset();
+      each((r, cpu) => {
+        if (r.claim && r.loss) this.inc({ source: r.source, cpu }, r.loss.lost);
+      });
+    },
+  });
 }

@@ -11,3 +11,6 @@ export { type Summary, type SummaryClock } from './summary.js';
 export { ENVTEST_METRIC_NAMES } from './envtest-metrics.js';
 export { UsageError, helpText, parseCommand, type CommandSpec, type OptionSpec } from './args.js';
 export { EnvtestError } from './errors.js';
+export { TraceSetupError, exitCodeOf } from './errors.js';
+export { type FtraceOptions } from './ftrace/options.js';
+export { type FtraceSourceSummary, type CpuLoss } from './ftrace/losses.js';

@@ -23,8 +23,8 @@ export class StatusLine {
   #prev = new Map<string, number>();
   #prevAt = performance.now();
 
-  /** One line for `stats`; `dropped` is every drop outside the timeline. */
-  format(stats: TimelineStats, dropped: number, color = false): string {
+  /** One line for `stats`; `dropped` is every drop outside the timeline; `ftrace` the ftrace losses part (losses.ts), if any. */
+  format(stats: TimelineStats, dropped: number, color = false, ftrace = ''): string {
     const t = performance.now();
     const dt = Math.max(1e-3, (t - this.#prevAt) / 1000);
     this.#prevAt = t;
@@ -46,6 +46,7 @@ export class StatusLine {
     const drops = dropped + stats.dropped + stats.overflow + stats.future;
     let line = `── ${parts.join(' · ') || 'no sources yet'} │ late ${late} dropped ${drops} buffered ${stats.buffered}`;
     if (stats.agentDropped > 0) line += ` │ guests report dropped ${stats.agentDropped}`;
+    if (ftrace !== '') line += ` │ ${ftrace}`;
     if (clocks.length) line += ` │ ${clocks.join(' · ')}`;
     return color ? `\x1b[2m${line}\x1b[0m` : line;
   }

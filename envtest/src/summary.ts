@@ -4,6 +4,7 @@
 import { writeFile } from 'node:fs/promises';
 import type { TimelineStats, TraceClockReport } from '@vsock-rpc/trace';
 import { escapeText } from '@vsock-rpc/wire';
+import type { FtraceSourceSummary } from './ftrace/losses.js';
 
 /** A clock estimate in the summary: bigints as decimal strings (JSON has no int64). */
 export interface SummaryClock {
@@ -42,6 +43,12 @@ export interface Summary {
   eventsPerSecond: number;
   /** Wall time of the run, s. */
   durationS: number;
+  /**
+   * With ftrace events (--ftrace): per source, the events that arrived by kind and CPU, and the
+   * kernel's losses per CPU: `losses: 'measured'` for this process's own reader, `'claim'` for
+   * what a guest's reader reports (never added to `dropped`).
+   */
+  ftrace?: Record<string, FtraceSourceSummary>;
   /** Anything else worth knowing (exported count, seq gaps, clamped events, …). */
   details: Record<string, unknown>;
 }

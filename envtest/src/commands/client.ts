@@ -13,6 +13,9 @@ import { checkOutputPath } from '../output-paths.js';
 import { summaryClock, writeSummary, type Summary } from '../summary.js';
 import { WorkerHandle, within } from '../worker-handle.js';
 import { WIRE_FLAG } from '../wire-option.js';
+import { FTRACE_FLAGS, startFtraceHook, type FtraceOptions } from '../ftrace/options.js';
+import type { FtraceStats } from '@vsock-rpc/trace';
+import type { FtraceSourceSummary } from '../ftrace/losses.js';
 
 /** The default target: the host (CID 2), port 11451 (see README: the C++ original really used 47916). */
 export const DEFAULT_CONNECT = 'vsock://2:11451';
@@ -46,6 +49,8 @@ export interface ClientOptions {
   log?: (line: string) => void;
   /** 'legacy': talk to the C++ envtest's server (its wire). Default 'native'. */
   wire?: 'native' | 'legacy';
+  /** --ftrace: the hook traces these kernel events (and makes random ones only with `rate` > 0). */
+  ftrace?: FtraceOptions;
   /** Called once connected and the clock is synced. */
   onReady?: () => void;
 }
@@ -60,7 +65,8 @@ export const clientSpec: CommandSpec = {
   name: 'client',
   summary: 'Guest side: generate events, convert their timestamps to the host clock, send them.',
   description: [
-    'Threads: hook (random uppercase strings of 1..65 chars at random intervals, monotonic timestamps)',
+    'Threads: hook (random uppercase strings of 1..65 chars at random intervals, monotonic timestamps;',
+    "               with --ftrace, this kernel's events from a tracefs instance of its own)",
     '         → connect (trace agent: ClientEngine, clock sync with the host, batches) → server',
     'Exits 0 once --count events are sent and flushed, after --duration, or on ctrl-C.',
   ].join('\n'),
@@ -68,7 +74,8 @@ export const clientSpec: CommandSpec = {
     connect: { type: 'string', value: 'ADDR', help: `server address (default ${DEFAULT_CONNECT}; also unix:///path, tcp://host:port, hybrid:///path:port)` },
     name: { type: 'string', value: 'NAME', help: 'source name on the timeline (default <hostname>-<pid>)' },
     count: { type: 'string', value: 'N', help: 'stop after N events (default: no limit)' },
-    rate: { type: 'string', value: 'R', help: 'events per second, at random intervals (default 200)' },
+    rate: { type: 'string', value: 'R', help: 'random events per second, at random intervals (default 200; with --ftrace none unless given)' },
+    ...FTRACE_FLAGS,
     duration: { type: 'string', value: 'S', help: 'stop after S seconds (default: no limit)' },
     'timeout-scale': {
       type: 'string',
@@ -93,6 +100,7 @@ export const clientSpec: CommandSpec = {
     'envtest client --connect unix:///tmp/envtest.sock --count 2000 --rate 1000',
     'envtest client --clock-skew-ns -5000000000 --duration 10 --connect-timeout 120',
     'envtest client --wire legacy                     # to the C++ server, vsock://2:47916',
+    "sudo envtest client --ftrace sched:sched_switch --ftrace ftrace:print   # this guest's kernel events",
   ],
 };
 
@@ -107,6 +115,30 @@ export async function runClient(opts: ClientOptions): Promise<Summary> {
   const address = toAddress(opts.connect);
   const started = performance.now();
   const link = new MessageChannel();
+  // --ftrace: tracing is set up (or refused, exit code 2) before connecting; the hook delivers
+  // from the moment the agent is connected (what the kernel recorded before is counted apart).
+  const ftraceHook = opts.ftrace
+    ? await startFtraceHook(
+        opts.ftrace,
+        {
+          port: link.port1,
+          rate: opts.rate,
+          count: opts.count,
+          durationMs: opts.durationS * 1000,
+          skewNs: opts.clockSkewNs,
+          flushMs: 5,
+          waitForStart: true,
+        },
+        log,
+      )
+    : undefined;
+  const stopFtrace = async (): Promise<void> => {
+    if (!ftraceHook) return;
+    const stopped = ftraceHook.next('stopped');
+    ftraceHook.post({ type: 'stop' });
+    await within(stopped, 5000);
+    await ftraceHook.worker.terminate();
+  };
   const connect = new WorkerHandle(
     'connect',
     new URL(opts.wire === 'legacy' ? '../workers/legacy-client-connect.js' : '../workers/client-connect.js', import.meta.url),
@@ -139,10 +171,12 @@ export async function runClient(opts: ClientOptions): Promise<Summary> {
       });
   } catch (err) {
     await connect.worker.terminate();
+    await stopFtrace();
     throw err;
   }
   if (first.type !== 'ready') {
     await connect.worker.terminate();
+    await stopFtrace();
     throw new EnvtestError(
       typeof first['code'] === 'string' ? first['code'] : 'ERR_ENVTEST_CONNECT',
       `cannot connect to ${opts.connect}: ${String(first['message'] ?? connect.error?.message ?? 'connect thread ended')}`,
@@ -150,19 +184,22 @@ export async function runClient(opts: ClientOptions): Promise<Summary> {
     );
   }
   opts.onReady?.();
-  const hook = new WorkerHandle(
-    'hook',
-    new URL('../workers/hook.js', import.meta.url),
-    {
-      port: link.port1,
-      rate: opts.rate,
-      count: opts.count,
-      durationMs: opts.durationS * 1000,
-      skewNs: opts.clockSkewNs,
-      flushMs: 10,
-    },
-    [link.port1],
-  );
+  ftraceHook?.post({ type: 'start' });
+  const hook =
+    ftraceHook ??
+    new WorkerHandle(
+      'hook',
+      new URL('../workers/hook.js', import.meta.url),
+      {
+        port: link.port1,
+        rate: opts.rate,
+        count: opts.count,
+        durationMs: opts.durationS * 1000,
+        skewNs: opts.clockSkewNs,
+        flushMs: 10,
+      },
+      [link.port1],
+    );
 
   const hookStopped = hook.next('stopped');
   const connectStopped = connect.next('stopped');
@@ -183,6 +220,7 @@ export async function runClient(opts: ClientOptions): Promise<Summary> {
   if (c['error']) log(`envtest client: ${String(c['error'])}`);
   const durationS = (performance.now() - started) / 1000;
   const droppedBy = { hookChannel: Number(h['dropped'] ?? 0), agent: stats.dropped };
+  const ftrace = h['ftrace'] as FtraceStats | undefined;
   // events = what the server acknowledged; what it did not is either dropped here (counted by
   // where) or unconfirmed (sent, never acknowledged): generated = events + dropped + unconfirmed.
   const delivered = stats.acknowledged;
@@ -199,8 +237,10 @@ export async function runClient(opts: ClientOptions): Promise<Summary> {
     clock: stats.clock ? { [opts.name]: summaryClock(stats.clock) } : {},
     eventsPerSecond: Math.round((delivered / durationS) * 10) / 10,
     durationS: Math.round(durationS * 1000) / 1000,
+    ...(ftrace ? { ftrace: { [opts.name]: clientFtraceSummary(ftrace) } } : {}),
     details: {
       connect: opts.connect,
+      ...(ftrace ? { ftraceReorderedLate: Number(h['reorderedLate'] ?? 0), ftraceBeforeConnect: Number(h['beforeStart'] ?? 0) } : {}),
       generated: Number(h['generated'] ?? 0),
       emitted: stats.emitted,
       sent: stats.sent,
@@ -218,4 +258,26 @@ export async function runClient(opts: ClientOptions): Promise<Summary> {
   };
   if (opts.summaryPath) await writeSummary(opts.summaryPath, summary);
   return summary;
+}
+
+/** The client's own reader counters in the summary's ftrace form (measured by this process). */
+function clientFtraceSummary(f: FtraceStats): FtraceSourceSummary {
+  return {
+    losses: 'measured',
+    events: {},
+    total: f.events,
+    lost: f.lost,
+    badPages: f.badPages,
+    perCpu: f.perCpu.map((c) => ({
+      cpu: c.cpu,
+      events: c.events,
+      lost: c.lost,
+      overrun: c.overrun,
+      dropped: c.dropped,
+      missed: c.missed,
+      badPages: c.badPages,
+      undecodable: c.undecodable,
+      arrived: c.events,
+    })),
+  };
 }

@@ -15,6 +15,7 @@ import { guestClaimLines, sum, timelineSummary, writeSummary, type Summary } fro
 import { WorkerHandle, within } from '../worker-handle.js';
 import type { VisualizeStats } from '../workers/visualize.js';
 import { WIRE_FLAG } from '../wire-option.js';
+import { FTRACE_FLAGS, startFtraceHook, type FtraceOptions } from '../ftrace/options.js';
 
 /** How long a (re)started server holds its timeline: covers its guests' reconnect and resend. */
 export const DEFAULT_STARTUP_HOLD_NS = 3_000_000_000n;
@@ -51,6 +52,8 @@ export interface ServerOptions {
   log?: (line: string) => void;
   /** 'legacy': accept the C++ envtest's clients (its wire) instead of vsock-rpc agents. Default 'native'. */
   wire?: 'native' | 'legacy';
+  /** --ftrace: the host's hook traces these kernel events (and makes random ones only with `rate` > 0). */
+  ftrace?: FtraceOptions;
   /** Called once listening, with the bound address and the metrics URL. */
   onListening?: (info: { address: TransportAddress; metricsUrl?: string }) => void;
 }
@@ -61,7 +64,7 @@ export const serverSpec: CommandSpec = {
   summary: 'Host side: accept guests, merge their events with host events, print the timeline.',
   description: [
     'Threads: connect (ServerEngine, many guests) → visualize (watermark merge → console, --export)',
-    '         hook (host events: random uppercase strings at random intervals) → visualize',
+    '         hook (host events: random uppercase strings at random intervals; with --ftrace, kernel events) → visualize',
     'Console lines: <host_ns> <source> <text>, in host monotonic-clock order.',
     'Stops on ctrl-C/SIGTERM or after --duration: flushes the merge, closes the export, writes --summary.',
   ].join('\n'),
@@ -76,7 +79,8 @@ export const serverSpec: CommandSpec = {
     duration: { type: 'string', value: 'S', help: 'stop after S seconds (default: run until ctrl-C)' },
     summary: { type: 'string', value: 'FILE', help: 'write a JSON summary (events by source, drops, late, guest clocks) on exit' },
     'allow-cid': { type: 'string', value: 'LIST', help: 'accept only these guest CIDs (comma-separated; vsock only)' },
-    rate: { type: 'string', value: 'R', help: 'host hook events per second (default 200; 0: no host events)' },
+    rate: { type: 'string', value: 'R', help: 'host hook events per second (default 200, or 0 with --ftrace; 0: no random host events)' },
+    ...FTRACE_FLAGS,
     'lateness-ms': { type: 'string', value: 'MS', help: 'longest an event waits for slower sources (default 1000)' },
     'startup-hold-ms': {
       type: 'string',
@@ -93,6 +97,7 @@ export const serverSpec: CommandSpec = {
     'envtest server --listen unix:///tmp/envtest.sock --export trace.json --summary summary.json',
     'envtest server --metrics 127.0.0.1:9464 --duration 60 --quiet',
     'envtest server --wire legacy                     # the C++ clients, vsock://any:47916',
+    'sudo envtest server --ftrace sched:sched_switch,ftrace:print --export trace.json   # host kernel events too',
   ],
 };
 
@@ -135,6 +140,16 @@ export async function runServer(opts: ServerOptions): Promise<Summary> {
     },
     [toVisHook.port2, toVisConnect.port2],
   );
+  // --ftrace: tracing is set up (or refused, exit code 2) before the server binds its address.
+  let hook: WorkerHandle | undefined;
+  if (opts.ftrace) {
+    try {
+      hook = await startFtraceHook(opts.ftrace, { port: toVisHook.port1, rate: opts.rate, count: 0, durationMs: 0, skewNs: 0n, flushMs: 5 }, log);
+    } catch (err) {
+      await visualize.worker.terminate();
+      throw err;
+    }
+  }
   const connect = new WorkerHandle(
     'connect',
     new URL(opts.wire === 'legacy' ? '../workers/legacy-server-connect.js' : '../workers/server-connect.js', import.meta.url),
@@ -151,6 +166,13 @@ export async function runServer(opts: ServerOptions): Promise<Summary> {
   const first = await connect.next('listening', 'error');
   if (first.type !== 'listening') {
     await connect.worker.terminate();
+    // The ftrace hook stops cleanly: its instance must not stay behind.
+    if (hook) {
+      const stopped = hook.next('stopped');
+      hook.post({ type: 'stop' });
+      await within(stopped, 5000);
+      await hook.worker.terminate();
+    }
     await visualize.worker.terminate();
     throw new EnvtestError(
       typeof first['code'] === 'string' ? first['code'] : 'ERR_ENVTEST_LISTEN',
@@ -160,7 +182,7 @@ export async function runServer(opts: ServerOptions): Promise<Summary> {
   }
   const address = first['address'] as TransportAddress;
 
-  const hook = new WorkerHandle(
+  hook ??= new WorkerHandle(
     'hook',
     new URL('../workers/hook.js', import.meta.url),
     {
@@ -173,6 +195,7 @@ export async function runServer(opts: ServerOptions): Promise<Summary> {
     },
     [toVisHook.port1],
   );
+  const hostHook = hook;
 
   let metrics: MetricsServer | undefined;
   if (opts.metrics) {
@@ -194,7 +217,7 @@ export async function runServer(opts: ServerOptions): Promise<Summary> {
       ? setInterval(() => {
           void visualize.request('stats').then((m) => {
             const s = m['stats'] as VisualizeStats | undefined;
-            if (s) log(status.format(s.timeline, s.dropped.console + s.dropped.export, opts.color));
+            if (s) log(status.format(s.timeline, s.dropped.console + s.dropped.export, opts.color, s.ftraceStatus));
           });
         }, opts.statusMs)
       : undefined;
@@ -220,7 +243,7 @@ export async function runServer(opts: ServerOptions): Promise<Summary> {
       { once: true },
     );
     // A worker that dies ends the run too, rather than leaving a half-working server.
-    for (const w of [connect, hook, visualize]) {
+    for (const w of [connect, hostHook, visualize]) {
       void w.exited.then(() => {
         if (w.error) log(`envtest server: ${w.name} thread failed: ${w.error.message}`);
         clearTimeout(timer);
@@ -231,15 +254,15 @@ export async function runServer(opts: ServerOptions): Promise<Summary> {
 
   // Shutdown, in dependency order; visualize finishes when both producers said 'done'.
   clearInterval(statusTimer);
-  const hookStopped = hook.next('stopped');
-  hook.post({ type: 'stop' });
+  const hookStopped = hostHook.next('stopped');
+  hostHook.post({ type: 'stop' });
   const connectStopped = connect.next('stopped');
   connect.post({ type: 'stop' });
   const visStopped = visualize.next('stopped');
   visualize.post({ type: 'stop' });
   const [h, c, v] = await Promise.all([hookStopped, connectStopped, visStopped]);
   await metrics?.close();
-  await Promise.all([hook.exited, connect.exited, visualize.exited].map((p) => within(p, 3000)));
+  await Promise.all([hostHook.exited, connect.exited, visualize.exited].map((p) => within(p, 3000)));
 
   const vs = v['stats'] as VisualizeStats | undefined;
   const cs = c['stats'] as ConnectStopped | undefined;
@@ -271,8 +294,10 @@ export async function runServer(opts: ServerOptions): Promise<Summary> {
     clock: t.clock,
     eventsPerSecond: Math.round((total / durationS) * 10) / 10,
     durationS: Math.round(durationS * 1000) / 1000,
+    ...(Object.keys(vs.ftrace).length > 0 ? { ftrace: vs.ftrace } : {}),
     details: {
       listen: formatAddress(address),
+      ...(opts.ftrace ? { ftraceReorderedLate: Number(h['reorderedLate'] ?? 0) } : {}),
       released: vs.timeline.released,
       exported: vs.exported,
       forced: vs.timeline.forced,

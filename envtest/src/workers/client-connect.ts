@@ -64,7 +64,13 @@ parent.postMessage({ type: 'ready', clock: agent.stats().clock });
 let finishing = false;
 cfg.port.on('message', (b: HookBatch) => {
   const n = b.ts.length;
-  for (let i = 0; i < n; i++) agent.emit({ ts: b.ts[i]!, text: b.texts[i]! });
+  if (b.kinds === undefined) {
+    for (let i = 0; i < n; i++) agent.emit({ ts: b.ts[i]!, text: b.texts[i] });
+  } else {
+    // ftrace events: kind and fields per event (undefined ones are simply absent).
+    const fields = b.fields;
+    for (let i = 0; i < n; i++) agent.emit({ ts: b.ts[i]!, kind: b.kinds[i], text: b.texts[i], fields: fields?.[i] });
+  }
   agent.advance(b.watermark);
   ack(cfg.port, n);
   if (b.done && !finishing) {

@@ -61,7 +61,7 @@ parent.postMessage({ type: 'ready', clock: agent.stats().clock });
 let finishing = false;
 cfg.port.on('message', (b: HookBatch) => {
   const n = b.ts.length;
-  for (let i = 0; i < n; i++) agent.emit({ ts: b.ts[i]!, text: b.texts[i]! });
+  for (let i = 0; i < n; i++) agent.emit({ ts: b.ts[i]!, text: b.texts[i] });
   ack(cfg.port, n);
   if (b.done && !finishing) {
     finishing = true;

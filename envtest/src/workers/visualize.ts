@@ -11,6 +11,7 @@ import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { ConsoleExporter, JsonlExporter, PerfettoExporter, Timeline, TraceFieldNames, type TraceEvent, type TraceExporter } from '@vsock-rpc/trace';
 import { ack, type HookBatch, type TraceAcksMessage } from '../channel.js';
 import { envtestRegistry } from '../envtest-metrics.js';
+import { FtraceLosses, type FtraceSourceSummary } from '../ftrace/losses.js';
 import type { ConnectMessage } from './server-connect.js';
 
 /** Configuration of the visualize thread. */
@@ -36,6 +37,10 @@ export interface VisualizeStats {
   exported: number;
   /** Drops by the console and export writers. */
   dropped: { console: number; export: number };
+  /** ftrace events and losses per source (empty without ftrace events). */
+  ftrace: Record<string, FtraceSourceSummary>;
+  /** The status line's ftrace part ('' without ftrace). */
+  ftraceStatus: string;
 }
 
 const cfg = workerData as VisualizeConfig;
@@ -51,12 +56,17 @@ const exportOut =
       : new JsonlExporter({ output: cfg.exportPath });
 if (exportOut) outputs.push(exportOut);
 
+// ftrace events from any source (the host's --ftrace hook, guests' --ftrace clients) are
+// counted per source and CPU as they are released, and their loss reports kept (losses.ts).
+const losses = new FtraceLosses(cfg.hostSource);
+
 // A restarted server holds its timeline for a few seconds, so that what its guests resend after
 // reconnecting (older than anything it has) is merged in order instead of arriving late.
 const timeline = new Timeline({
   latenessNs: cfg.latenessNs,
   startupHoldNs: cfg.startupHoldNs,
   onEvents: (events: TraceEvent[]) => {
+    losses.observe(events);
     for (const o of outputs) o.write(events);
   },
   // A late event is not in the ordered timeline (console), but it did arrive and it is
@@ -71,6 +81,7 @@ const prom = envtestRegistry({
   dropped: () => writerDrops(),
   exported: () => exportOut?.stats().written ?? 0,
   always: [cfg.hostSource],
+  ftrace: () => losses,
 });
 
 let hostSeq = 0;
@@ -82,9 +93,22 @@ cfg.hookPort.on('message', (b: HookBatch) => {
   const n = b.ts.length;
   if (n > 0) {
     const events = new Array<TraceEvent>(n);
-    for (let i = 0; i < n; i++) {
-      const ts = b.ts[i]!;
-      events[i] = { source: cfg.hostSource, seq: hostSeq++, ts, origTs: ts, errorBoundNs: 0n, kind: 'message', text: b.texts[i]! };
+    if (b.kinds === undefined) {
+      for (let i = 0; i < n; i++) {
+        const ts = b.ts[i]!;
+        events[i] = { source: cfg.hostSource, seq: hostSeq++, ts, origTs: ts, errorBoundNs: 0n, kind: 'message', text: b.texts[i]! };
+      }
+    } else {
+      // The ftrace hook: kinds, optional texts and fields (host time already: no conversion).
+      for (let i = 0; i < n; i++) {
+        const ts = b.ts[i]!;
+        const e: TraceEvent = { source: cfg.hostSource, seq: hostSeq++, ts, origTs: ts, errorBoundNs: 0n, kind: b.kinds[i]! };
+        const text = b.texts[i];
+        if (text !== undefined) e.text = text;
+        const fields = b.fields?.[i];
+        if (fields !== undefined) e.fields = fields;
+        events[i] = e;
+      }
     }
     timeline.addLocal(events, b.watermark);
   } else {
@@ -152,7 +176,13 @@ function writerDrops(): { console: number; export: number } {
 }
 
 function stats(): VisualizeStats {
-  return { timeline: timeline.stats(), exported: exportOut?.stats().written ?? 0, dropped: writerDrops() };
+  return {
+    timeline: timeline.stats(),
+    exported: exportOut?.stats().written ?? 0,
+    dropped: writerDrops(),
+    ftrace: losses.summary(),
+    ftraceStatus: losses.statusPart(),
+  };
 }
 
 let finishing = false;

@@ -5,6 +5,7 @@
  */
 import type { TraceEvent } from '../schema.js';
 import { StreamExporter, jsonWithBigints, type StreamExporterOptions } from './base.js';
+import { CpuTracks, FTRACE_STATS_KIND, SCHED_SWITCH_KIND, cpuOf, lossCounterArgs, runningTask } from './cpu-tracks.js';
 
 /** Options of {@link PerfettoExporter}. */
 export interface PerfettoExporterOptions extends StreamExporterOptions {
@@ -50,6 +51,13 @@ function durationOf(e: TraceEvent): bigint | undefined {
  * - `ts` (and `dur`) are microseconds written as exact decimals, sub-µs digits kept.
  * - `args` carry `seq`, `origTs` and `errorBoundNs` (decimal strings), `text` and `fields`
  *   (bigints as decimal strings).
+ * - Kernel events (an event with a `common_cpu` field, from the ftrace hook) go on their CPU's
+ *   track: a thread `cpu N` of their source's process, so host and each guest (each a process)
+ *   have their own CPU tracks, all on host time. `sched:sched_switch` becomes a complete event
+ *   named after the task switched to (`next_comm`), from the switch to the next switch on that
+ *   CPU (or to the newest timestamp of the trace, at close), carrying the switch's fields as
+ *   args; other kernel events are instants on the CPU track; `ftrace:stats` (a reader's loss
+ *   counts) becomes a counter `ftrace cpuN` (`lost`, `badPages`) on the process.
  *
  * Streamed: the header is written on construction, each batch as one chunk, and the array and
  * object are closed by {@link PerfettoExporter.close}. A file cut short (crash) lacks only the
@@ -59,8 +67,11 @@ export class PerfettoExporter extends StreamExporter {
   readonly #pids = new Map<string, number>();
   /** Sources whose metadata has been written. */
   readonly #named = new Set<string>();
+  readonly #cpus = new CpuTracks();
   #nextPid = 1;
   #needComma = false;
+  /** Newest timestamp seen: where slices still running at close end. */
+  #lastTs: bigint | undefined;
 
   constructor(options: PerfettoExporterOptions) {
     super(options);
@@ -96,13 +107,15 @@ export class PerfettoExporter extends StreamExporter {
           `{"ph":"M","name":"thread_name","pid":${pid},"tid":${pid},"args":{"name":${name}}}`,
         );
       }
-      let args = `{"seq":${e.seq},"origTs":"${e.origTs}","errorBoundNs":"${e.errorBoundNs}"`;
-      if (e.text !== undefined) args += `,"text":${JSON.stringify(e.text)}`;
-      if (e.fields !== undefined) args += `,"fields":${jsonWithBigints(e.fields)}`;
-      args += '}';
+      if (this.#lastTs === undefined || e.ts > this.#lastTs) this.#lastTs = e.ts;
+      const cpu = cpuOf(e);
+      if (cpu !== undefined) {
+        this.#cpuEvent(e, pid, cpu, parts);
+        continue;
+      }
       const head = `{"name":${JSON.stringify(e.text ?? e.kind)},"cat":${JSON.stringify(e.kind)}` + `,"ts":${nsToMicrosString(e.ts)},"pid":${pid},"tid":${pid}`;
       const dur = durationOf(e);
-      parts.push(dur === undefined ? `${head},"ph":"i","s":"t","args":${args}}` : `${head},"ph":"X","dur":${nsToMicrosString(dur)},"args":${args}}`);
+      parts.push(dur === undefined ? `${head},"ph":"i","s":"t","args":${argsOf(e)}}` : `${head},"ph":"X","dur":${nsToMicrosString(dur)},"args":${argsOf(e)}}`);
     }
     const chunk = (this.#needComma ? ',\n' : '') + parts.join(',\n');
     if (this.tryWrite(chunk, events.length)) {
@@ -112,7 +125,49 @@ export class PerfettoExporter extends StreamExporter {
     return !this.backedUp;
   }
 
-  protected override trailer(): string {
-    return '\n]}\n';
+  /** A kernel event: on its CPU's track (a slice for sched_switch), or a loss counter. */
+  #cpuEvent(e: TraceEvent, pid: number, cpu: number, parts: string[]): void {
+    const ts = nsToMicrosString(e.ts);
+    if (e.kind === FTRACE_STATS_KIND) {
+      parts.push(`{"ph":"C","name":"ftrace cpu${cpu}","ts":${ts},"pid":${pid},"tid":${pid},"args":${JSON.stringify(lossCounterArgs(e))}}`);
+      return;
+    }
+    const { tid, isNew } = this.#cpus.tidOf(pid, cpu);
+    if (isNew) {
+      parts.push(
+        `{"ph":"M","name":"thread_name","pid":${pid},"tid":${tid},"args":{"name":"cpu ${cpu}"}}`,
+        `{"ph":"M","name":"thread_sort_index","pid":${pid},"tid":${tid},"args":{"sort_index":${cpu}}}`,
+      );
+    }
+    if (e.kind === SCHED_SWITCH_KIND) {
+      const head = `"name":${JSON.stringify(runningTask(e))},"cat":${JSON.stringify(e.kind)},"pid":${pid},"tid":${tid}`;
+      const ended = this.#cpus.switchTo(tid, { ts: e.ts, head, args: argsOf(e) });
+      if (ended !== undefined) parts.push(sliceJson(ended, e.ts));
+      return;
+    }
+    parts.push(
+      `{"name":${JSON.stringify(e.text ?? e.kind)},"cat":${JSON.stringify(e.kind)},"ts":${ts},"pid":${pid},"tid":${tid},"ph":"i","s":"t","args":${argsOf(e)}}`,
+    );
   }
+
+  protected override trailer(): string {
+    // The tasks still running when the trace ends: their slices end at its newest timestamp.
+    const open = this.#cpus.takeOpen().map(([, slice]) => sliceJson(slice, this.#lastTs ?? slice.ts));
+    const tail = open.length === 0 ? '' : (this.#needComma ? ',\n' : '') + open.join(',\n');
+    return tail + '\n]}\n';
+  }
+}
+
+/** The args object of an event: seq, origTs, errorBoundNs, text, fields (bigints as decimal strings). */
+function argsOf(e: TraceEvent): string {
+  let args = `{"seq":${e.seq},"origTs":"${e.origTs}","errorBoundNs":"${e.errorBoundNs}"`;
+  if (e.text !== undefined) args += `,"text":${JSON.stringify(e.text)}`;
+  if (e.fields !== undefined) args += `,"fields":${jsonWithBigints(e.fields)}`;
+  return args + '}';
+}
+
+/** A running-task slice ended at `end`. */
+function sliceJson(s: { ts: bigint; head: string; args: string }, end: bigint): string {
+  const dur = end > s.ts ? end - s.ts : 0n;
+  return `{${s.head},"ts":${nsToMicrosString(s.ts)},"ph":"X","dur":${nsToMicrosString(dur)},"args":${s.args}}`;
 }
