@@ -36,7 +36,9 @@ for (let attempt = 1; made === undefined; attempt++) {
       name: cfg.name,
       clockSkewNs: cfg.clockSkewNs,
       maxBuffered: 200_000,
-      connectTimeoutMs: Math.max(500, Math.min(5000, deadline - performance.now())),
+      // Every time limit scales with --timeout-scale, as the native client's do.
+      connectTimeoutMs: Math.max(500, Math.min(5000 * cfg.timeoutScale, deadline - performance.now())),
+      clockTimeoutMs: 10_000 * cfg.timeoutScale,
       signal: connectAbort.signal,
     });
   } catch (err) {
@@ -70,8 +72,8 @@ cfg.port.on('message', (b: HookBatch) => {
 });
 
 async function finish(): Promise<void> {
-  const error = await boundedFlush(() => agent.flush(), 1);
-  await agent.close(5000).catch(() => {});
+  const error = await boundedFlush(() => agent.flush(), cfg.timeoutScale);
+  await agent.close(5000 * cfg.timeoutScale).catch(() => {});
   parent.postMessage({ type: 'stopped', stats: { ...agent.stats(), connects: 1 }, error });
   cfg.port.removeAllListeners('message');
   cfg.port.unref();
